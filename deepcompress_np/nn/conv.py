@@ -1,0 +1,232 @@
+"""Convolution and max pooling with hand-written forward and backward passes.
+
+The layers follow the protocol stated in ``layers.py``. Both are written with
+*strided views*: ``sliding_window_view`` looks at every kh x kw window of the
+input without copying it, which is several times faster than gathering the
+windows with fancy indexing.
+
+im2col and col2im
+-----------------
+A convolution is a matrix product once every receptive field is laid out as a
+row ("image to columns")::
+
+    cols[(n, i, j), (u, v, c)] = x_pad[n, c, i*s + u, j*s + v]      (N*Ho*Wo, kh*kw*C)
+    out[(n, i, j), f]           = cols @ W2.T + b                     (N*Ho*Wo, F)
+
+with ``W2[f, (u, v, c)] = W[f, c, u, v]``. The backward pass multiplies by the
+transposes, and *col2im* adds each row of ``dcols`` back onto the pixels it
+was read from (a pixel belongs to up to kh*kw windows, so its gradient is a sum).
+
+Memory layout
+-------------
+Columns are ordered (u, v, c), channel innermost, and the layers' outputs are
+stored channels-last ("NHWC") in memory while being *viewed* as (N, C, H, W).
+The matrix product produces (N*Ho*Wo, F), which is NHWC already; keeping that
+layout means im2col and col2im copy whole runs of C contiguous numbers instead
+of single scattered floats, which makes them several times faster. The shapes
+every function takes and returns are the usual (N, C, H, W).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from deepcompress_np.nn.layers import Layer, _glorot_uniform
+
+
+def _check_positive_int(what, value, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def output_size(size, kernel, stride, padding=0):
+    """Spatial output size of a convolution or pooling window: floor((size + 2p - k) / s) + 1."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def windows(x, kh, kw, stride):
+    """Strided view of every kh x kw window: (N, C, H, W) -> (N, C, Ho, Wo, kh, kw), no copy."""
+    return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+
+
+def im2col(x, kh, kw, stride=1, padding=0):
+    """Lay every receptive field out as a row.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N, C, H, W)
+
+    Returns
+    -------
+    cols : ndarray, shape (N*Ho*Wo, kh*kw*C)
+        Row (n, i, j) holds window (i, j) of image n, ordered (u, v, c).
+    """
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = windows(x, kh, kw, stride)  # (N, C, Ho, Wo, kh, kw), a view
+    n, c, ho, wo = win.shape[:4]
+    return win.transpose(0, 2, 3, 4, 5, 1).reshape(n * ho * wo, kh * kw * c)
+
+
+def col2im(dcols, x_shape, kh, kw, stride=1, padding=0):
+    """Adjoint of :func:`im2col`: add each row of ``dcols`` back onto its window.
+
+    Parameters
+    ----------
+    dcols : ndarray, shape (N*Ho*Wo, kh*kw*C), ordered (u, v, c) like im2col's
+    x_shape : tuple (N, C, H, W)
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W) (stored channels-last)
+    """
+    n, c, h, w = x_shape
+    ho, wo = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
+    d = dcols.reshape(n, ho, wo, kh, kw, c)
+    dx = np.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=dcols.dtype)  # NHWC
+    for u in range(kh):  # kh*kw strided adds, each over the whole batch
+        for v in range(kw):
+            dx[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += d[:, :, :, u, v, :]
+    dx = dx.transpose(0, 3, 1, 2)  # view as (N, C, H, W)
+    if padding:
+        dx = dx[:, :, padding:-padding, padding:-padding]
+    return dx
+
+
+class Conv2D(Layer):
+    """2-D convolution (cross-correlation, as in Caffe and PyTorch).
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int
+        Square kernels kh = kw = kernel_size.
+    stride : int, default 1
+    padding : int, default 0
+        Zero padding on every side.
+    rng : numpy.random.Generator or int, optional
+        Source of the initial weights (Glorot uniform); biases start at zero.
+
+    Shapes
+    ------
+    x : (N, C, H, W), W : (F, C, kh, kw), b : (F,), out : (N, F, Ho, Wo) with
+    Ho = floor((H + 2*padding - kh) / stride) + 1.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, rng=None, name=None):
+        super().__init__(name)
+        self.in_channels = _check_positive_int("in_channels", in_channels)
+        self.out_channels = _check_positive_int("out_channels", out_channels)
+        self.kernel_size = _check_positive_int("kernel_size", kernel_size)
+        self.stride = _check_positive_int("stride", stride)
+        self.padding = _check_positive_int("padding", padding, minimum=0)
+        rng = np.random.default_rng(rng)
+        k = self.kernel_size
+        fan_in, fan_out = in_channels * k * k, out_channels * k * k
+        self.params["W"] = _glorot_uniform(rng, fan_in, fan_out, (out_channels, in_channels, k, k))
+        self.params["b"] = np.zeros(out_channels, dtype=np.float32)
+
+    def _w2(self):
+        """The kernels as a matrix W2[f, (u, v, c)] = W[f, c, u, v], shape (F, kh*kw*C)."""
+        return self.params["W"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+
+    def forward(self, x, training=False):
+        """x: (N, C, H, W) -> out: (N, F, Ho, Wo) (stored channels-last)."""
+        self._check_input(x, 4, f"(N, {self.in_channels}, H, W)")
+        n, c, h, w = x.shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        if c != self.in_channels:
+            raise ValueError(f"{self!r}: expected {self.in_channels} input channels, got {c} (shape {x.shape})")
+        if h + 2 * p < k or w + 2 * p < k:
+            raise ValueError(f"{self!r}: input {h}x{w} (padding {p}) is smaller than the {k}x{k} kernel")
+        ho, wo = output_size(h, k, s, p), output_size(w, k, s, p)
+        cols = im2col(x, k, k, s, p)  # (N*Ho*Wo, k*k*C)
+        out = cols @ self._w2().T + self.params["b"]  # (N*Ho*Wo, F)
+        self.cache = (x.shape, cols)
+        return out.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, dout, need_dx=True):
+        """dout: (N, F, Ho, Wo) -> dx: (N, C, H, W); stores dW (F, C, kh, kw) and db (F,)."""
+        x_shape, cols = self.cache
+        k = self.kernel_size
+        dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N*Ho*Wo, F)
+        dw2 = dout2.T @ cols  # (F, k*k*C)
+        self.grads["W"] = np.ascontiguousarray(
+            dw2.reshape(self.out_channels, k, k, self.in_channels).transpose(0, 3, 1, 2))
+        self.grads["b"] = dout2.sum(axis=0)
+        if not need_dx:
+            return None
+        dcols = dout2 @ self._w2()  # (N*Ho*Wo, k*k*C)
+        return col2im(dcols, x_shape, k, k, self.stride, self.padding)
+
+    def __repr__(self):
+        return (f"Conv2D({self.name!r}, {self.in_channels}->{self.out_channels}, "
+                f"{self.kernel_size}x{self.kernel_size}, stride={self.stride}, padding={self.padding})")
+
+
+class MaxPool2D(Layer):
+    """Max pooling over kernel_size x kernel_size windows.
+
+    The gradient of each window goes to exactly one of its maxima, the first in
+    row-major order within the window, as in Caffe and PyTorch. This matters on
+    MNIST, whose blank background makes exact ties (four zeros) common: sending
+    the gradient to every tied maximum would multiply it.
+
+    Parameters
+    ----------
+    kernel_size : int
+    stride : int, optional
+        Defaults to ``kernel_size`` (non-overlapping windows). Windows that do not
+        fit at the bottom/right edge are dropped (floor mode, as in PyTorch).
+
+    Shapes
+    ------
+    x : (N, C, H, W), out : (N, C, Ho, Wo) with Ho = floor((H - k) / stride) + 1.
+    """
+
+    def __init__(self, kernel_size, stride=None, name=None):
+        super().__init__(name)
+        self.kernel_size = _check_positive_int("kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else _check_positive_int("stride", stride)
+
+    def forward(self, x, training=False):
+        """x: (N, C, H, W) -> out: (N, C, Ho, Wo)."""
+        self._check_input(x, 4, "(N, C, H, W)")
+        k, s = self.kernel_size, self.stride
+        h, w = x.shape[2:]
+        if h < k or w < k:
+            raise ValueError(f"{self!r}: input {h}x{w} is smaller than the {k}x{k} window")
+        ho, wo = output_size(h, k, s), output_size(w, k, s)
+        # Visit the k*k offsets of the windows in row-major order; a strictly
+        # greater value takes over, so ties keep the first maximum.
+        out = x[:, :, :s * ho:s, :s * wo:s].copy(order="K")  # keeps the input's memory layout
+        arg = np.zeros_like(out, dtype=np.uint8 if k * k < 256 else np.int32)
+        for offset in range(1, k * k):
+            u, v = divmod(offset, k)
+            candidate = x[:, :, u:u + s * ho:s, v:v + s * wo:s]
+            better = candidate > out
+            np.maximum(out, candidate, out=out)
+            # Offsets only grow, so "the later offset if it is strictly better" is a maximum.
+            np.maximum(arg, better * arg.dtype.type(offset), out=arg)
+        self.cache = (x, arg)
+        return out
+
+    def backward(self, dout, need_dx=True):
+        """dout: (N, C, Ho, Wo) -> dx: (N, C, H, W), non-zero only at one maximum per window."""
+        if not need_dx:
+            return None
+        x, arg = self.cache
+        k, s = self.kernel_size, self.stride
+        ho, wo = arg.shape[2:]
+        dx = np.zeros_like(x, dtype=dout.dtype)  # same memory layout as the input
+        for offset in range(k * k):
+            u, v = divmod(offset, k)
+            # Windows whose winner sits at offset (u, v) send their gradient there
+            # ("+=" because overlapping windows, stride < k, can share a pixel).
+            dx[:, :, u:u + s * ho:s, v:v + s * wo:s] += dout * (arg == offset)
+        return dx
+
+    def __repr__(self):
+        return f"MaxPool2D({self.name!r}, {self.kernel_size}x{self.kernel_size}, stride={self.stride})"
