@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from deepcompress_np.nn import SGD, softmax_cross_entropy
 from deepcompress_np.progress import progress
@@ -54,8 +55,31 @@ def cosine_schedule(lr, epochs, final_lr=0.0):
     return schedule
 
 
+def random_shift(max_shift=2):
+    """Data augmentation: move each image by up to ``max_shift`` pixels in x and y (zeros fill in).
+
+    Returns a callable ``augment(xb, rng) -> shifted`` for :func:`train`;
+    xb has shape (N, C, H, W).
+    """
+    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+        raise ValueError(f"max_shift must be a non-negative integer, got {max_shift!r}")
+
+    def augment(xb, rng):
+        if max_shift == 0:
+            return xb
+        n, c, h, w = xb.shape
+        s = max_shift
+        padded = np.pad(xb, ((0, 0), (0, 0), (s, s), (s, s)))
+        views = sliding_window_view(padded, (h, w), axis=(2, 3))  # (N, C, 2s+1, 2s+1, H, W)
+        dy, dx = rng.integers(0, 2 * s + 1, size=(2, n))
+        return views[np.arange(n), :, dy, dx]  # (N, C, H, W)
+
+    return augment
+
+
 def train(model, X, y, *, epochs=1, batch_size=64, optimizer=None, lr_schedule=None, seed=0,
-          X_val=None, y_val=None, progress_bar=False, verbose=True, desc="train", on_epoch_end=None):
+          X_val=None, y_val=None, augment=None, progress_bar=False, verbose=True, desc="train",
+          on_epoch_end=None):
     """Train ``model`` in place with mini-batch SGD.
 
     Parameters
@@ -71,9 +95,11 @@ def train(model, X, y, *, epochs=1, batch_size=64, optimizer=None, lr_schedule=N
     lr_schedule : callable epoch -> lr, optional
         Sets ``optimizer.lr`` at the start of each epoch.
     seed : int
-        Seeds the shuffling (and nothing else; dropout layers own their rng).
+        Seeds the shuffling and the augmentation (dropout layers own their rng).
     X_val, y_val : optional
         If given, the validation error is measured after every epoch.
+    augment : callable (xb, rng) -> xb, optional
+        Applied to every training mini-batch, e.g. :func:`random_shift`.
     progress_bar : bool
         A bar over the mini-batches of each epoch (needs tqdm).
     verbose : bool
@@ -110,8 +136,14 @@ def train(model, X, y, *, epochs=1, batch_size=64, optimizer=None, lr_schedule=N
                            enabled=progress_bar)
         for i in batches:
             idx = order[i * batch_size:(i + 1) * batch_size]
-            logits = model.forward(X[idx], training=True)
+            xb = X[idx] if augment is None else augment(X[idx], rng)
+            logits = model.forward(xb, training=True)
             losses[i], dlogits = softmax_cross_entropy(logits, y[idx])
+            if not np.isfinite(losses[i]):
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch + 1}, step {i + 1}: the loss is {losses[i]}; "
+                    f"lower the learning rate (now {optimizer.lr:g})"
+                )
             model.backward(dlogits)
             optimizer.step(params, model.grads())
         seconds = time.perf_counter() - start
