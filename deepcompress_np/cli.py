@@ -1,15 +1,20 @@
 """The command line: ``python -m deepcompress_np <command>`` or ``deepcompress <command>``.
 
-Each command is a small function that parses nothing itself and calls the
-library; ``main`` builds the argument parser and turns the library's
-``ValueError``/``TypeError``/``FileNotFoundError`` into a one-line message and
-exit status 2 instead of a traceback.
+Each command is a small function that calls the library; ``main`` builds the
+argument parser and turns the library's ``ValueError``, ``TypeError`` and
+``FileNotFoundError`` into a one-line message and exit status 2 instead of a
+traceback (set ``DEEPCOMPRESS_DEBUG=1`` to see the traceback).
+
+Commands never overwrite a file the user already has unless told to with
+``--force``.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +29,11 @@ class CommandError(Exception):
 
 
 def _pretrained_path(arch):
-    return REPO_DATA / f"{arch}.npz"
+    path = REPO_DATA / f"{arch}.npz"
+    if not path.is_file():
+        raise CommandError(f"no bundled weights at {path}; pass --weights PATH or train them with "
+                           f"'python -m deepcompress_np train --model {arch} --out {path}'")
+    return path
 
 
 def _check_out(path, force):
@@ -35,16 +44,46 @@ def _check_out(path, force):
     return path
 
 
-def _print_json(obj):
-    print(json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
-
-
 def _json_default(o):
     if isinstance(o, np.generic):
         return o.item()
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _print_json(obj):
+    print(json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
+
+
+def _load_any(path):
+    """A model from a ``.npz`` file, or a CompressedModel from a compressed file (told apart by the magic number)."""
+    from deepcompress_np.compressed import CompressedModel
+    from deepcompress_np.fileformat import MAGIC
+    from deepcompress_np.models import load_model
+
+    path = Path(path)
+    if not path.is_file():
+        raise CommandError(f"no such file: {path}")
+    with open(path, "rb") as f:
+        head = f.read(len(MAGIC))
+    return CompressedModel.load(path) if head == MAGIC else load_model(path)
+
+
+def _test_data(args):
+    from deepcompress_np.data import load_mnist
+
+    return load_mnist("test", data_dir=args.data_dir)
+
+
+def _recipe(arch, args):
+    """The default compression recipe, with any --epochs style overrides from the command line."""
+    from deepcompress_np.recipes import COMPRESSION
+
+    recipe = COMPRESSION[arch]
+    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs")
+               if getattr(args, name, None) is not None}
+    return dataclasses.replace(recipe, **changes)
 
 
 # ----------------------------------------------------------------------------
@@ -65,30 +104,183 @@ def cmd_train(args):
     return 0
 
 
-def _load_any(path):
-    """A dense model from a .npz file (compressed files are handled by the pipeline module)."""
-    from deepcompress_np.models import load_model
-
-    path = Path(path)
-    if not path.is_file():
-        raise CommandError(f"no such file: {path}")
-    return load_model(path)
-
-
 def cmd_evaluate(args):
-    from deepcompress_np.data import load_mnist
+    from deepcompress_np.compressed import CompressedModel
     from deepcompress_np.train import evaluate
 
     model = _load_any(args.path)
-    X, y = load_mnist("test", data_dir=args.data_dir)
+    X, y = _test_data(args)
     error = evaluate(model, X, y)
     result = {"path": str(args.path), "arch": model.arch, "test_error": error, "n_test": int(len(y)),
-              "n_errors": int(round(error * len(y)))}
+              "n_errors": int(round(error * len(y))), "file_bytes": Path(args.path).stat().st_size,
+              "compressed": isinstance(model, CompressedModel)}
     if args.json:
         _print_json(result)
     else:
-        print(f"{args.path}: {model.arch}, test error {100 * error:.2f}% "
+        kind = "compressed file, decoded and run from its sparse form" if result["compressed"] else "dense model"
+        print(f"{args.path} ({kind}): {model.arch}, test error {100 * error:.2f}% "
               f"({result['n_errors']} of {len(y)} test images)")
+    return 0
+
+
+def cmd_prune(args):
+    from deepcompress_np.data import load_mnist
+    from deepcompress_np.models import load_model, save_model
+    from deepcompress_np.pipeline import copy_model, prune_stage
+    from deepcompress_np.prune import dead_neurons, kept_fraction, prune_model
+    from deepcompress_np.train import evaluate
+
+    out = _check_out(args.out, args.force)
+    model = load_model(args.weights or _pretrained_path(args.model))
+    if model.arch != args.model:
+        raise CommandError(f"--weights holds a {model.arch} model, not {args.model}")
+    recipe = _recipe(args.model, args)
+    X, y = load_mnist("fit", data_dir=args.data_dir)
+    X_test, y_test = _test_data(args)
+    reference = evaluate(model, X_test, y_test)
+    one_shot = copy_model(model)  # the same kept fractions in one cut, without retraining
+    one_shot_masks = prune_model(one_shot, keep_fraction=recipe.keep_fraction)
+    before = evaluate(one_shot, X_test, y_test)
+    masks = prune_stage(model, recipe, X, y, verbose=not args.json, progress_bar=not args.json)
+    after = evaluate(model, X_test, y_test)
+    dead = dead_neurons(model, masks)
+    layers = []
+    for layer in model.weight_layers():
+        mask = masks[f"{layer.name}.W"]
+        layers.append({"layer": layer.name, "n_weights": int(mask.size), "kept": int(mask.sum()),
+                       "kept_fraction": float(mask.mean()), "dead_neurons": dead[layer.name]})
+    result = {"arch": model.arch, "test_error_reference": reference, "test_error_before_retraining": before,
+              "test_error": after, "kept_fraction": kept_fraction(masks), "layers": layers,
+              "recipe": recipe.to_dict()}
+    save_model(out, model, masks=masks, metadata={"stage": "pruned", **result})
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"\n{'layer':6s} {'#weights':>9s} {'kept':>8s}  dead neurons (no incoming / no outgoing)")
+    for r in layers:
+        d = r["dead_neurons"]
+        print(f"{r['layer']:6s} {r['n_weights']:>9,} {100 * r['kept_fraction']:7.2f}%  "
+              f"{d['no_incoming']} of {d['outputs']} outputs / {d['no_outgoing']} of {d['inputs']} inputs")
+    print(f"total  {sum(r['n_weights'] for r in layers):>9,} {100 * result['kept_fraction']:7.2f}%")
+    print(f"test error: reference {100 * reference:.2f}%, pruned without retraining {100 * before:.2f}%, "
+          f"after retraining {100 * after:.2f}%; saved to {out}")
+    return 0
+
+
+def cmd_quantize(args):
+    from deepcompress_np.data import load_mnist
+    from deepcompress_np.models import load_model, save_model
+    from deepcompress_np.pipeline import quantize_stage
+    from deepcompress_np.quantize import default_bits
+    from deepcompress_np.train import evaluate
+
+    out = _check_out(args.out, args.force)
+    model = load_model(args.weights)
+    masks = model.masks or {f"{l.name}.W": l.params["W"] != 0 for l in model.weight_layers()}
+    names = [layer.name for layer in model.weight_layers()]
+    bits = {n: args.bits if args.bits is not None else default_bits(model.arch, n) for n in names}
+    recipe = dataclasses.replace(_recipe(model.arch, args), init=args.init)
+    X, y = load_mnist("fit", data_dir=args.data_dir)
+    X_test, y_test = _test_data(args)
+    errors = {"pruned": evaluate(model, X_test, y_test)}
+    quantized = quantize_stage(model, masks, recipe, X, y, bits=bits, verbose=not args.json,
+                               progress_bar=not args.json,
+                               after_kmeans=lambda m: errors.__setitem__("kmeans", evaluate(m, X_test, y_test)))
+    errors["retrained"] = evaluate(model, X_test, y_test)
+    layers = [{"layer": n, "bits": bits[n], "codebook_size": quantized[f"{n}.W"].k,
+               "distinct_values": quantized[f"{n}.W"].n_distinct(),
+               "kept": quantized[f"{n}.W"].n_kept} for n in names]
+    result = {"arch": model.arch, "init": args.init, "test_error_pruned": errors["pruned"],
+              "test_error_before_retraining": errors["kmeans"], "test_error": errors["retrained"], "layers": layers}
+    save_model(out, model, masks=masks, metadata={"stage": "quantized", **result})
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"\n{'layer':6s} {'bits':>4s} {'distinct non-zero values':>25s} {'kept weights':>13s}")
+    for r in layers:
+        print(f"{r['layer']:6s} {r['bits']:>4d} {r['distinct_values']:>25d} {r['kept']:>13,}")
+    print(f"test error: pruned {100 * errors['pruned']:.2f}%, after k-means ({args.init} init) "
+          f"{100 * errors['kmeans']:.2f}%, after centroid retraining {100 * errors['retrained']:.2f}%; saved to {out}")
+    return 0
+
+
+def _compress_and_report(arch, weights, args, out):
+    """Run the pipeline, write the file, print Tables 2 and 1; returns the JSON-able report."""
+    from deepcompress_np.compressed import CompressedModel
+    from deepcompress_np.models import atomic_write, load_model
+    from deepcompress_np.pipeline import compress
+    from deepcompress_np.report import format_layer_table, format_table1, layer_table, table1_row
+
+    model = load_model(weights)
+    if model.arch != arch:
+        raise CommandError(f"{weights} holds a {model.arch} model, not {arch}")
+    result = compress(model, _recipe(arch, args), data_dir=args.data_dir, seed=args.seed,
+                      verbose=True, progress_bar=True)
+    atomic_write(out, lambda f: f.write(result.data))
+    file_bytes = Path(out).stat().st_size
+    stored = CompressedModel.load(out)  # every figure below comes from the file on disk
+    rows = layer_table(stored)
+    row = table1_row(stored, file_bytes, result.reference_error, result.test_error)
+    print(f"\nTable 2/3 ({arch}), measured on {out}:\n{format_layer_table(rows)}\n")
+    print(f"Table 1:\n{format_table1(row)}\n")
+    return {**row, "layers": rows, "stages": result.stages, "recipe": result.recipe.to_dict(), "file": str(out),
+            "weights": str(weights)}
+
+
+def cmd_compress(args):
+    out = _check_out(args.out, args.force)
+    if args.report:
+        _check_out(args.report, args.force)
+    report = _compress_and_report(args.model, args.weights or _pretrained_path(args.model), args, out)
+    if args.report:
+        Path(args.report).write_text(json.dumps(report, indent=2, sort_keys=True, default=_json_default))
+        print(f"report written to {args.report}")
+    return 0
+
+
+def _output_folder(path, force):
+    """A folder for generated outputs: new, ours from an earlier run, or --force."""
+    path = Path(path)
+    marker = path / ".deepcompress-output"
+    if path.exists() and any(path.iterdir()) and not marker.exists() and not force:
+        raise CommandError(f"{path} exists and holds files this program did not write; "
+                           f"choose another --out-dir or pass --force")
+    path.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by deepcompress_np; its files are overwritten by the next run\n")
+    return path
+
+
+def cmd_demo(args):
+    from deepcompress_np.figures import save_demo_figures
+
+    folder = _output_folder(args.out_dir, args.force)
+    out = folder / "lenet300.dcnp"
+    report = _compress_and_report("lenet300", _pretrained_path("lenet300"), args, out)
+    (folder / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=_json_default))
+    figures = save_demo_figures(out, folder)
+    print(f"wrote {out} ({report['file_bytes']:,} bytes), report.json and {', '.join(p.name for p in figures)} "
+          f"to {folder}/")
+    return 0
+
+
+def cmd_reproduce(args):
+    from deepcompress_np.models import save_model
+    from deepcompress_np.recipes import train_reference
+    from deepcompress_np.report import format_table1
+
+    folder = _output_folder(args.out_dir, args.force)
+    rows = []
+    for arch in ARCH_CHOICES:
+        model, metadata = train_reference(arch, seed=args.seed, data_dir=args.data_dir, progress_bar=True)
+        weights = folder / f"{arch}_reference.npz"
+        save_model(weights, model, metadata=metadata)
+        report = _compress_and_report(arch, weights, args, folder / f"{arch}.dcnp")
+        (folder / f"{arch}_report.json").write_text(
+            json.dumps(report, indent=2, sort_keys=True, default=_json_default))
+        rows.append(report)
+    print("Table 1, both nets trained from scratch and compressed:")
+    for row in rows:
+        print(format_table1(row))
     return 0
 
 
@@ -101,15 +293,12 @@ def cmd_bench(args):
     return 0
 
 
-def cmd_demo(args):
-    from deepcompress_np.data import load_mnist
-    from deepcompress_np.models import load_model
-    from deepcompress_np.train import evaluate
+def cmd_assignments(args):
+    from deepcompress_np.assignments import write_student_notebooks
 
-    X, y = load_mnist("test", data_dir=args.data_dir)
-    for arch in ARCH_CHOICES:
-        model = load_model(_pretrained_path(arch))
-        print(f"{arch}: {model.n_params():,} parameters, test error {100 * evaluate(model, X, y):.2f}%")
+    written = write_student_notebooks(args.out, force=args.force)
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 
@@ -124,29 +313,77 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
 
-    def add(name, func, help):
+    def add(name, func, help, data=True):
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
-        p.add_argument("--data-dir", default=None, help="folder holding the MNIST files (default: search)")
+        if data:
+            p.add_argument("--data-dir", default=None, help="folder holding the MNIST files (default: search)")
         return p
+
+    def add_force(p, what="--out"):
+        p.add_argument("--force", action="store_true", help=f"overwrite {what} if it exists")
+
+    def add_epochs(p):
+        p.add_argument("--prune-epochs", type=int, default=None, help="retraining epochs per pruning round")
+        p.add_argument("--quant-epochs", type=int, default=None, help="epochs of centroid fine-tuning")
 
     p = add("train", cmd_train, "train a reference net from scratch on MNIST")
     p.add_argument("--model", choices=ARCH_CHOICES, required=True)
     p.add_argument("--epochs", type=int, default=None, help="default: the recipe's")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, help="where to save the weights (.npz)")
-    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    add_force(p)
 
-    p = add("evaluate", cmd_evaluate, "measure the test error of a saved model on all 10,000 test images")
-    p.add_argument("path", help="a model (.npz)")
+    p = add("evaluate", cmd_evaluate, "test error of a model (.npz) or a compressed file on all 10,000 test images")
+    p.add_argument("path", help="a model (.npz) or a compressed file (.dcnp)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
-    p = add("bench", cmd_bench, "print speed figures (training epoch, inference, Huffman, k-means)")
+    p = add("prune", cmd_prune, "prune a trained net and retrain it (paper §2)")
+    p.add_argument("--model", choices=ARCH_CHOICES, required=True)
+    p.add_argument("--weights", default=None, help="trained weights (default: the bundled data/<model>.npz)")
+    p.add_argument("--out", required=True, help="where to save the pruned model (.npz, with its masks)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--prune-epochs", type=int, default=None, help="retraining epochs per pruning round")
+    add_force(p)
+
+    p = add("quantize", cmd_quantize, "share weights by k-means and fine-tune the centroids (paper §3)")
+    p.add_argument("--weights", required=True, help="a pruned model (.npz) written by the prune command")
+    p.add_argument("--bits", type=int, default=None, help="bits per weight index (default: the paper's per layer)")
+    p.add_argument("--init", choices=("linear", "forgy", "density"), default="linear")
+    p.add_argument("--out", required=True, help="where to save the quantized model (.npz)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--quant-epochs", type=int, default=None, help="epochs of centroid fine-tuning")
+    add_force(p)
+
+    p = add("compress", cmd_compress, "the whole pipeline: prune, quantize, Huffman-code, write the file")
+    p.add_argument("--model", choices=ARCH_CHOICES, required=True)
+    p.add_argument("--weights", default=None, help="trained weights (default: the bundled data/<model>.npz)")
+    p.add_argument("--out", required=True, help="the compressed file to write")
+    p.add_argument("--report", default=None, help="also write the report as JSON here")
+    p.add_argument("--seed", type=int, default=0)
+    add_epochs(p)
+    add_force(p, "--out and --report")
+
+    p = add("demo", cmd_demo, "the main job: compress the bundled LeNet-300-100 and write the file and figures")
+    p.add_argument("--out-dir", default="deepcompress_demo", help="output folder (default: ./deepcompress_demo)")
+    p.add_argument("--seed", type=int, default=0)
+    add_epochs(p)
+    add_force(p, "a folder holding other files")
+
+    p = add("reproduce", cmd_reproduce, "train both nets from scratch, compress them, print Table 1")
+    p.add_argument("--out-dir", default="deepcompress_reproduce", help="output folder")
+    p.add_argument("--seed", type=int, default=0)
+    add_epochs(p)
+    add_force(p, "a folder holding other files")
+
+    p = add("bench", cmd_bench, "speed figures: training epoch, inference, Huffman coding, k-means", data=False)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quick", action="store_true", help="fewer repeats and a partial epoch")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison even if torch is installed")
 
-    add("demo", cmd_demo, "the main job on the bundled data")
+    p = add("assignments", cmd_assignments, "write the student versions of the tutorial notebooks", data=False)
+    p.add_argument("--out", required=True, help="folder for the student notebooks")
+    add_force(p, "notebooks already in --out")
     return parser
 
 
@@ -155,9 +392,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except CommandError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError, FileNotFoundError) as e:
+    except (CommandError, ValueError, TypeError, FileNotFoundError) as e:
+        if os.environ.get("DEEPCOMPRESS_DEBUG"):
+            raise
         print(f"error: {e}", file=sys.stderr)
         return 2

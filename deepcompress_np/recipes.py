@@ -82,3 +82,23 @@ def train_reference(arch, seed=0, epochs=None, data_dir=None, progress_bar=False
         "loss": history["loss"],
     }
     return model, metadata
+
+
+def _compression_recipes():
+    from deepcompress_np.pipeline import CompressionRecipe
+
+    return {
+        "lenet300": CompressionRecipe(
+            keep_fraction={"ip1": 0.05, "ip2": 0.08, "ip3": 0.25},
+            bits={"ip1": 6, "ip2": 6, "ip3": 6},
+            index_bits={"ip1": 5, "ip2": 5, "ip3": 5},
+        ),
+        "lenet5": CompressionRecipe(
+            keep_fraction={"conv1": 0.66, "conv2": 0.12, "ip1": 0.05, "ip2": 0.19},
+            bits={"conv1": 8, "conv2": 8, "ip1": 5, "ip2": 5},
+            index_bits={"conv1": 8, "conv2": 8, "ip1": 5, "ip2": 5},
+        ),
+    }
+
+
+COMPRESSION = _compression_recipes()
