@@ -61,6 +61,9 @@ def lenet5(seed=0):
 
 ARCHITECTURES = {"lenet300": lenet_300_100, "lenet5": lenet5}
 
+#: Where the bundled reference weights live (the repository's ``data/`` folder).
+PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "data"
+
 
 def build(arch, seed=0):
     """A freshly initialised model of architecture ``"lenet300"`` or ``"lenet5"``."""
@@ -112,6 +115,19 @@ def save_model(path, model, masks=None, metadata=None):
     if not str(path).endswith(".npz"):
         raise ValueError(f"model files end in .npz, got {str(path)!r}")
     atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def load_pretrained(arch):
+    """The bundled reference weights ``data/<arch>.npz`` (see ``data/README.md`` for how they were made)."""
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    path = PRETRAINED_DIR / f"{arch}.npz"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no pretrained weights at {path}; they ship with a source checkout of the project, or make them with "
+            f"'python -m deepcompress_np train --model {arch} --out {path}'"
+        )
+    return load_model(path)
 
 
 def load_model(path):
