@@ -76,7 +76,15 @@ def _finish(result):
     return result
 
 
-def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None):
+def _safely(fn, *args):
+    """Call a comparison or diagnosis helper; a result too strange to inspect becomes a message."""
+    try:
+        return fn(*args)
+    except Exception as e:  # e.g. a ragged list or a string where numbers were expected
+        return f"the result could not be inspected ({type(e).__name__}: {e})"
+
+
+def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_exception=None):
     """Run ``student_fn`` and ``reference_fn`` on every case and compare.
 
     Parameters
@@ -89,6 +97,8 @@ def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None):
         None if ``got`` is right, else a sentence saying what differs.
     diagnose : callable (got, expected, case) -> str or None, optional
         A hint for the likely mistake behind a wrong answer.
+    on_exception : callable (exception, case) -> str or None, optional
+        A hint for the likely mistake behind an exception the student's code raised.
 
     Returns
     -------
@@ -108,16 +118,20 @@ def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None):
                                        f"`raise NotImplementedError` with your code, run the cell, then this check."))
         except Exception as e:  # the student's bug, reported, never re-raised
             where = traceback.extract_tb(e.__traceback__)[-1]
-            return _finish(CheckResult(name, False, len(cases), "\n".join([
+            lines = [
                 f"{FAIL} check_{name}: case {i} of {len(cases)} ({case.description}) raised "
                 f"{type(e).__name__}: {e}",
                 f"  tried:    {_call_text(fn_name, case)}",
                 f"  at line {where.lineno}: {where.line}",
                 f"  expected: {_short(expected)}",
-            ])))
-        problem = compare(got, expected, case)
+            ]
+            hint = _safely(on_exception, e, case) if on_exception else None
+            if hint:
+                lines.append(f"  hint:     {hint}")
+            return _finish(CheckResult(name, False, len(cases), "\n".join(lines)))
+        problem = _safely(compare, got, expected, case)
         if problem:
-            hint = diagnose(got, expected, case) if diagnose else None
+            hint = _safely(diagnose, got, expected, case) if diagnose else None
             lines = [
                 f"{FAIL} check_{name}: case {i} of {len(cases)} ({case.description}): {problem}",
                 f"  tried:    {_call_text(fn_name, case)}",
@@ -137,7 +151,9 @@ def compare_arrays(names=None, rtol=1e-5, atol=1e-7, exact=False):
         exp = (expected,) if single else expected
         if single:
             got = (got,)
-        elif not isinstance(got, tuple) or len(got) != len(exp):
+        elif isinstance(got, list):
+            got = tuple(got)  # a list of results is as good as a tuple
+        if not isinstance(got, tuple) or len(got) != len(exp):
             return f"expected a tuple of {len(exp)} results, got {_short(got, 80)}"
         labels = names or [f"result {j}" for j in range(len(exp))]
         for label, g, e in zip(labels, got, exp):

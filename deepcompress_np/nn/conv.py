@@ -162,7 +162,8 @@ class Conv2D(Layer):
         return col2im(dcols, x_shape, k, k, self.stride, self.padding)
 
     def __repr__(self):
-        return (f"Conv2D({self.name!r}, {self.in_channels}->{self.out_channels}, "
+        name = f"{self.name!r}, " if self.name else ""
+        return (f"Conv2D({name}{self.in_channels}->{self.out_channels}, "
                 f"{self.kernel_size}x{self.kernel_size}, stride={self.stride}, padding={self.padding})")
 
 
@@ -229,4 +230,5 @@ class MaxPool2D(Layer):
         return dx
 
     def __repr__(self):
-        return f"MaxPool2D({self.name!r}, {self.kernel_size}x{self.kernel_size}, stride={self.stride})"
+        name = f"{self.name!r}, " if self.name else ""
+        return f"MaxPool2D({name}{self.kernel_size}x{self.kernel_size}, stride={self.stride})"

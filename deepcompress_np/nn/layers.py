@@ -101,6 +101,10 @@ class Linear(Layer):
         self.params["W"] = _glorot_uniform(rng, in_features, out_features, (out_features, in_features))
         self.params["b"] = np.zeros(out_features, dtype=np.float32)
 
+    def __repr__(self):
+        name = f"{self.name!r}, " if self.name else ""
+        return f"Linear({name}{self.in_features}->{self.out_features})"
+
     def forward(self, x, training=False):
         """x: (N, in_features) -> out: (N, out_features)."""
         self._check_input(x, 2, f"(N, {self.in_features})")

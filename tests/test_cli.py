@@ -1,0 +1,103 @@
+"""The command line, run as a user would (in-process through ``main``, and once as a subprocess)."""
+
+import json
+import subprocess
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deepcompress_np.cli import main
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_console_script_is_the_same_program():
+    scripts = [e for e in entry_points(group="console_scripts") if e.name == "deepcompress"]
+    assert scripts and scripts[0].value == "deepcompress_np.cli:main"
+    done = subprocess.run([sys.executable, "-m", "deepcompress_np", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for command in ("train", "evaluate", "prune", "quantize", "compress", "demo", "reproduce", "bench",
+                    "assignments"):
+        assert command in done.stdout
+
+
+def test_evaluate_json_on_the_bundled_model(capsys):
+    from deepcompress_np.models import load_pretrained
+
+    code, out, _ = run(capsys, "evaluate", DATA / "lenet300.npz", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["n_test"] == 10000 and result["compressed"] is False
+    assert result["test_error"] == pytest.approx(load_pretrained("lenet300").metadata["test_error"])
+    assert result["test_error"] <= 0.0164
+
+
+def test_prune_quantize_compress_evaluate_chain(capsys, tmp_path):
+    pruned, quantized, packed, report = (tmp_path / n for n in ("p.npz", "q.npz", "m.dcnp", "r.json"))
+    code, out, _ = run(capsys, "prune", "--model", "lenet300", "--out", pruned, "--json", "--prune-epochs", "1")
+    assert code == 0
+    result = json.loads(out)
+    assert {"test_error", "kept_fraction", "layers"} <= set(result)
+    assert [l["layer"] for l in result["layers"]] == ["ip1", "ip2", "ip3"]
+    from deepcompress_np.models import load_model
+
+    model = load_model(pruned)
+    assert set(model.masks) == {"ip1.W", "ip2.W", "ip3.W"}
+    assert result["kept_fraction"] == pytest.approx(
+        sum(m.sum() for m in model.masks.values()) / sum(m.size for m in model.masks.values()))
+
+    code, out, _ = run(capsys, "quantize", "--weights", pruned, "--bits", "4", "--out", quantized, "--json",
+                       "--quant-epochs", "1")
+    assert code == 0
+    result = json.loads(out)
+    assert {"test_error", "layers"} <= set(result)
+    q = load_model(quantized)
+    for key, mask in q.masks.items():
+        W = q.params()[key]
+        assert np.all(W[~mask] == 0) and np.unique(W[mask]).size <= 16
+        assert next(l for l in result["layers"] if f"{l['layer']}.W" == key)["distinct_values"] <= 16
+
+    code, out, _ = run(capsys, "compress", "--model", "lenet300", "--out", packed, "--report", report,
+                       "--prune-epochs", "1", "--quant-epochs", "1")
+    assert code == 0 and "Table 1" in out
+    r = json.loads(report.read_text())
+    assert {"file_bytes", "dense_bytes", "ratio", "test_error_reference", "test_error", "layers"} <= set(r)
+    assert r["file_bytes"] == packed.stat().st_size
+    assert r["dense_bytes"] == 1_066_440 and r["ratio"] == pytest.approx(1_066_440 / r["file_bytes"])
+    assert [l["layer"] for l in r["layers"]] == ["ip1", "ip2", "ip3", "Total"]
+
+    code, out, _ = run(capsys, "evaluate", packed, "--json")
+    assert code == 0
+    evaluated = json.loads(out)
+    assert evaluated["compressed"] is True and evaluated["test_error"] == pytest.approx(r["test_error"])
+
+
+def test_outputs_are_never_overwritten_without_force(capsys, tmp_path):
+    existing = tmp_path / "mine.npz"
+    existing.write_bytes(b"precious")
+    code, _, err = run(capsys, "prune", "--model", "lenet300", "--out", existing)
+    assert code == 2 and "--force" in err
+    assert existing.read_bytes() == b"precious"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    code, _, err = run(capsys, "demo", "--out-dir", folder)
+    assert code == 2 and "did not write" in err
+
+
+def test_bad_files_get_one_clear_line(capsys, tmp_path):
+    bad = tmp_path / "bad.dcnp"
+    bad.write_bytes(b"DCNP\x01garbage")
+    code, _, err = run(capsys, "evaluate", bad)
+    assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1
+    code, _, err = run(capsys, "evaluate", tmp_path / "missing.npz")
+    assert code == 2 and "no such file" in err

@@ -1,0 +1,124 @@
+"""Every tutorial runs top to bottom, its checks pass, and the student versions hold no solutions."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from deepcompress_np.assignments import BEGIN, END, student_notebook, write_student_notebooks
+
+TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
+NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
+PASSED, NOT_IMPLEMENTED = "\u2714 check_", "is not implemented yet"
+
+
+def _source(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def _text_outputs(cell):
+    texts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            texts.append("".join(out["text"]) if isinstance(out["text"], list) else out["text"])
+        elif "data" in out and "text/plain" in out["data"]:
+            data = out["data"]["text/plain"]
+            texts.append("".join(data) if isinstance(data, list) else data)
+        elif out.get("output_type") == "error":
+            texts.append(f"{out['ename']}: {out['evalue']}")
+    return "\n".join(texts)
+
+
+def _tags(cell):
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def _execute(nb, timeout=900):
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(TUTORIALS)}}).execute()
+    return nb
+
+
+def test_there_are_six_tutorials_committed_with_outputs():
+    names = [p.name for p in NOTEBOOKS]
+    assert [n[:2] for n in names] == ["00", "01", "02", "03", "04", "05"], names
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert code and all(c.get("execution_count") for c in code), f"{path.name} has unexecuted cells"
+        assert any(c.get("outputs") for c in code), f"{path.name} was committed without outputs"
+        assert sum("exercise" in _tags(c) for c in code) >= 1, f"{path.name} has no exercise"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_tutorial_runs_top_to_bottom_and_every_check_passes(path):
+    nb = nbformat.read(path, as_version=4)
+    start = time.perf_counter()
+    _execute(nb)
+    seconds = time.perf_counter() - start
+    checks = [c for c in nb.cells if "check" in _tags(c)]
+    assert checks, f"{path.name} has no check cells"
+    for cell in checks:
+        out = _text_outputs(cell)
+        assert PASSED in out, f"{path.name}: check cell {_source(cell)!r} did not pass:\n{out}"
+    print(f"{path.name}: {seconds:.0f} s")
+
+
+def _solution_lines(path):
+    """The distinctive lines of every solution region of a tutorial."""
+    lines = []
+    for cell in json.loads(path.read_text())["cells"]:
+        for region in re.findall(re.escape(BEGIN) + r"(.*?)" + re.escape(END), _source(cell), re.S):
+            lines += [line.strip() for line in region.splitlines()
+                      if len(line.strip()) > 12 and not line.strip().startswith("#")]
+    return lines
+
+
+def test_student_versions_hold_no_solution_code(tmp_path):
+    written = write_student_notebooks(tmp_path / "student", tutorials=TUTORIALS)
+    assert [p.name for p in written] == [p.name for p in NOTEBOOKS]
+    for solution, student in zip(NOTEBOOKS, written):
+        lines = _solution_lines(solution)
+        assert lines, f"{solution.name}: no solution regions found"
+        text = student.read_text()
+        for line in lines:
+            assert json.dumps(line)[1:-1] not in text, f"{student.name} leaks solution line {line!r}"
+        nb = json.loads(text)
+        assert BEGIN not in text and END not in text
+        assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), "outputs not cleared"
+        # everything but the solution regions is unchanged
+        original = json.loads(solution.read_text())
+        assert [c["cell_type"] for c in nb["cells"]] == [c["cell_type"] for c in original["cells"]]
+        for a, b in zip(nb["cells"], original["cells"]):
+            if BEGIN not in _source(b):
+                assert _source(a) == _source(b)
+
+
+def test_generator_refuses_to_overwrite_notebooks(tmp_path):
+    out = tmp_path / "student"
+    write_student_notebooks(out, tutorials=TUTORIALS)
+    with pytest.raises(ValueError, match="already holds"):
+        write_student_notebooks(out, tutorials=TUTORIALS)
+    write_student_notebooks(out, tutorials=TUTORIALS, force=True)
+    with pytest.raises(ValueError, match="tutorials folder itself"):
+        write_student_notebooks(TUTORIALS, tutorials=TUTORIALS, force=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_student_version_checks_report_missing_implementations(path):
+    """Executed as generated (setup, exercise and check cells), every check says what is missing."""
+    student = student_notebook(json.loads(path.read_text()))
+    cells = [c for c in student["cells"] if _tags(c) & {"setup", "exercise", "check"}]
+    nb = nbformat.from_dict({**student, "cells": cells})
+    _execute(nb, timeout=300)  # raises if any cell errors: the checker itself never crashes
+    checks = [c for c in nb.cells if "check" in _tags(c)]
+    assert checks
+    for cell in checks:
+        out = _text_outputs(cell)
+        assert NOT_IMPLEMENTED in out and "\u2718" in out, f"{path.name}: {_source(cell)!r} printed:\n{out}"
