@@ -415,8 +415,9 @@ class QuantizedLayer:
     Attributes
     ----------
     codebook : ndarray, shape (k,), float32
-        The shared weights (centroids), ``k = 2**bits``. Some entries can be
-        unused (see ``quantize_layer``).
+        The shared weights (centroids), ``k = 2**bits``, in increasing order
+        as ``quantize_layer`` makes them. Some entries can be unused (see
+        ``quantize_layer``).
     index : ndarray, shape (n_kept,), uint8 or uint16
         Cluster index of each surviving weight, in C (row-major) order of the
         positions where ``mask`` is True; ``index_dtype(bits)``.
@@ -571,9 +572,14 @@ def quantize_layer(W, mask=None, bits=6, init="linear", seed=0, max_iter=300, to
     else:
         start = INITS[init](kept, k)
     result = kmeans_1d(kept, start, max_iter=max_iter, tol=tol)
+    # Number the clusters by centroid value (empty-cluster moves can leave them
+    # out of order), so index i < j always means codebook[i] <= codebook[j].
+    order = np.argsort(result.centroids, kind="stable")
+    rank = np.empty(k, dtype=np.intp)
+    rank[order] = np.arange(k)
     return QuantizedLayer(
-        codebook=result.centroids,
-        index=result.labels.astype(index_dtype(bits)),
+        codebook=result.centroids[order],
+        index=rank[result.labels].astype(index_dtype(bits)),
         mask=mask,
         shape=W.shape,
         bits=bits,

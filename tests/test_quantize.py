@@ -384,3 +384,16 @@ def test_rule_rewrites_pruned_positions_to_exact_zero():
     opt.step({"W": W}, {"W": np.ones((2, 2), np.float32)})
     np.testing.assert_allclose(W, [[-1.1, 0.0], [0.0, 0.9]], rtol=1e-6)
     assert W[0, 1] == 0.0 and W[1, 0] == 0.0
+
+
+def test_codebook_comes_out_sorted_even_after_empty_cluster_moves():
+    """Linear init puts centroids in the pruned gap around 0; they move, and are renumbered in order."""
+    rng = np.random.default_rng(0)
+    W = rng.normal(0, 0.1, (60, 50)).astype(np.float32)
+    mask = np.abs(W) > 0.12  # a bimodal layer, as after pruning
+    q = quantize_layer(W, mask, bits=5)
+    assert np.all(np.diff(q.codebook) >= 0)
+    np.testing.assert_array_equal(q.to_dense()[mask], q.codebook[q.index])
+    # every surviving weight still maps to its nearest centroid
+    nearest = np.abs(W[mask][:, None] - q.codebook[None, :]).argmin(axis=1)
+    np.testing.assert_allclose(q.codebook[nearest], q.codebook[q.index])
