@@ -91,12 +91,12 @@ def _compression_recipes():
         "lenet300": CompressionRecipe(
             keep_fraction={"ip1": 0.05, "ip2": 0.08, "ip3": 0.25},
             bits={"ip1": 6, "ip2": 6, "ip3": 6},
-            index_bits={"ip1": 5, "ip2": 5, "ip3": 5},
+            index_bits={"ip1": "auto", "ip2": "auto", "ip3": "auto"},
         ),
         "lenet5": CompressionRecipe(
             keep_fraction={"conv1": 0.66, "conv2": 0.12, "ip1": 0.05, "ip2": 0.19},
             bits={"conv1": 8, "conv2": 8, "ip1": 5, "ip2": 5},
-            index_bits={"conv1": 8, "conv2": 8, "ip1": 5, "ip2": 5},
+            index_bits={"conv1": "auto", "conv2": "auto", "ip1": "auto", "ip2": "auto"},
         ),
     }
 
