@@ -249,20 +249,27 @@ def adjust_model_dropout(model, masks, original_p=None):
     return changes
 
 
-def retrain(model, masks, X, y, *, epochs=10, lr=0.001, momentum=0.9, weight_decay=5e-4, l1=0.0,
+def retrain(model, masks, X, y, *, epochs=10, lr=None, momentum=0.9, weight_decay=5e-4, l1=0.0,
             batch_size=64, lr_schedule=None, seed=0, X_val=None, y_val=None, augment=None, verbose=True,
             progress_bar=False, desc="retrain"):
     """Retrain the surviving connections of a pruned model, in place.
 
     The weights are not re-initialised: retraining continues from the
-    surviving weights. The default learning rate is a tenth of the 0.01 the
-    reference nets start from (Han 2015 used lr/10 for LeNet). Regularisation
-    is L2 (``weight_decay``) by default; pass ``weight_decay=0, l1=...`` for L1.
+    surviving weights. The default learning rate, ``lr=None``, is a tenth of
+    the rate the reference net of this architecture was trained with
+    (``recipes.TRAINING``), as Han 2015 did for LeNet. Regularisation is L2
+    (``weight_decay``) by default; pass ``weight_decay=0, l1=...`` for L1.
 
     Returns
     -------
     history : dict (see :func:`deepcompress_np.train.train`)
     """
+    if lr is None:
+        from deepcompress_np.recipes import TRAINING
+
+        if model.arch not in TRAINING:
+            raise ValueError(f"no reference learning rate for architecture {model.arch!r}; pass lr=")
+        lr = TRAINING[model.arch].lr / 10
     apply_masks(model, masks)
     optimizer = install_masks(SGD(lr=lr, momentum=momentum, weight_decay=weight_decay, l1=l1), masks)
     return train(model, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
