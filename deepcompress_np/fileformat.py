@@ -118,7 +118,7 @@ def _code_lengths_bytes(lengths):
 
 
 def encode_layer(layer):
-    """The payload bytes of one layer, and a dict of how many bytes each part takes."""
+    """The payload bytes of one layer, and a dict of how many bytes each part takes (also kept in ``layer.sizes``)."""
     k, b = int(layer.codebook.size), int(layer.index_bits)
     symbol_code = HuffmanCode.from_counts(np.bincount(layer.symbols, minlength=k + 1),
                                           max_length=MAX_HUFFMAN_LENGTH)
@@ -144,6 +144,7 @@ def encode_layer(layer):
     sizes = {name: len(part) for name, part in parts.items()}
     sizes["framing"] = 8  # payload length and CRC
     sizes.update(weight_stream_bits=sym_bits, index_stream_bits=gap_bits)
+    layer.sizes = sizes
     return payload, sizes
 
 
@@ -156,7 +157,7 @@ def encode_file(arch, layers):
     for layer in layers:
         payload, sizes = encode_layer(layer)
         chunks.append(struct.pack("<I", len(payload)) + payload + struct.pack("<I", zlib.crc32(payload)))
-        breakdown[layer.name] = layer.sizes = sizes
+        breakdown[layer.name] = sizes
     return b"".join(chunks), breakdown
 
 

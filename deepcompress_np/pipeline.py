@@ -47,7 +47,7 @@ class CompressionRecipe:
     init : str
         Centroid initialisation: "linear" (the paper's choice), "forgy" or "density".
     quant_epochs : int
-        Epochs of centroid fine-tuning (paper §3.1).
+        Epochs of centroid fine-tuning (paper §3.3).
     quant_lr : float
         Learning rate of the centroids (their gradients are sums over clusters).
     index_bits : dict[layer name, int]

@@ -15,7 +15,7 @@ This module follows the paper in order:
    LeNet-5 (``DEFAULT_BITS``, ``default_bits``).
 2. **Where the centroids start** (paper §3.2, Figure 4): ``linear_init`` (the
    default, and the paper's best), ``forgy_init`` and ``density_init``.
-3. **Weight sharing** (paper §3, eq. 1): per layer, 1-D k-means over the
+3. **Weight sharing** (paper §3.1, eq. 2): per layer, 1-D k-means over the
    surviving weights ``W`` only, minimising the within-cluster sum of squares
 
        argmin_C  sum_{i=1..k} sum_{w in c_i} |w - c_i|^2 .
@@ -25,7 +25,7 @@ This module follows the paper in order:
 4. **The result**: a ``QuantizedLayer`` holds the codebook, the cluster index
    of every surviving weight and the pruning mask (``quantize_layer``,
    ``quantize_model_params``).
-5. **Fine-tuning the centroids** (paper §3.1, Figure 3): during retraining the
+5. **Fine-tuning the centroids** (paper §3.3, eq. 3, Figure 3): during retraining the
    gradients of all weights in a cluster are summed and the sum updates the
    shared centroid; the weights are then rewritten from the codebook, so a
    layer never holds more than ``k`` distinct non-zero values
@@ -223,7 +223,7 @@ INITS = {"linear": linear_init, "forgy": forgy_init, "density": density_init}
 
 
 # ---------------------------------------------------------------------------
-# 3. Weight sharing: 1-D k-means (paper §3, eq. 1)
+# 3. Weight sharing: 1-D k-means (paper §3.1, eq. 2)
 # ---------------------------------------------------------------------------
 
 
@@ -239,7 +239,7 @@ class KMeansResult:
         Cluster of each weight, in the order of the weights given.
     inertia : float
         Within-cluster sum of squares ``sum_n (w_n - centroids[labels[n]])**2``
-        (paper eq. 1), computed in float64 with the float64 centroids.
+        (paper eq. 2), computed in float64 with the float64 centroids.
     n_iter : int
         Lloyd iterations run (one assignment and one update each).
     """
@@ -278,7 +278,7 @@ def _relocate_empty(w_sorted, centroids, order, bounds, sums, counts):
 
     An empty cluster is a wasted codebook entry. Like scikit-learn, we move it
     onto the weight that is currently served worst (largest distance to its
-    centroid), which lowers eq. 1: that weight's error drops to zero and its
+    centroid), which lowers eq. 2: that weight's error drops to zero and its
     old cluster loses a point it fitted badly. Only weights at a positive
     distance are used; if there are none (all weights already sit on a
     centroid, e.g. fewer distinct weights than clusters), the remaining empty
@@ -310,7 +310,7 @@ def kmeans_1d(weights, centroids, max_iter=300, tol=1e-4):
 
     Lloyd's algorithm alternates two steps until nothing changes: *assign*
     each weight to its nearest centroid, then *update* each centroid to the
-    mean of its weights. Each step can only lower eq. 1. In 1-D both steps are
+    mean of its weights. Each step can only lower eq. 2. In 1-D both steps are
     cheap once the weights are sorted (O(N log N), done once):
 
     * assign: the sorted weights split into runs at the midpoints between
@@ -325,7 +325,7 @@ def kmeans_1d(weights, centroids, max_iter=300, tol=1e-4):
     **Empty clusters.** A cluster can end an assignment step with no weights
     (e.g. a centroid squeezed between two others). It is then moved onto the
     weight farthest from its own centroid, as scikit-learn does, which lowers
-    eq. 1 and keeps all ``k`` codebook entries useful. If every weight already
+    eq. 2 and keeps all ``k`` codebook entries useful. If every weight already
     sits exactly on a centroid (fewer distinct weights than clusters) the
     empty cluster keeps its position and stays empty.
 
@@ -391,7 +391,7 @@ def kmeans_1d(weights, centroids, max_iter=300, tol=1e-4):
             break
         previous_runs = runs
 
-    # final assignment to the final centroids, then eq. 1 in float64
+    # final assignment to the final centroids, then eq. 2 in float64
     order, bounds, midpoints = _assign_sorted(w_sorted, c)
     labels = order[np.searchsorted(midpoints, w, side="right")]
     inertia = float(np.sum((w_sorted - np.repeat(c[order], np.diff(bounds))) ** 2))
@@ -632,7 +632,7 @@ def quantize_model_params(params, masks=None, bits=6, init="linear", seed=0, max
 
 
 # ---------------------------------------------------------------------------
-# 6. Trained quantization: fine-tuning the shared centroids (paper §3.1)
+# 6. Trained quantization: fine-tuning the shared centroids (paper §3.3)
 # ---------------------------------------------------------------------------
 
 
@@ -641,7 +641,7 @@ class SharedWeightUpdate:
 
     Every weight in cluster ``k`` *is* the centroid ``c_k``, so by the chain
     rule the gradient of the loss with respect to ``c_k`` is the **sum** of
-    the gradients of those weights (paper §3.1, Figure 3):
+    the gradients of those weights (paper §3.3, eq. 3, Figure 3):
 
         dL/dc_k = sum_{i : I_i = k} dL/dW_i ,
         c_k    <- c_k - lr * dL/dc_k .

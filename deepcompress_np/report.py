@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from deepcompress_np.fileformat import encode_layer
+
 COLUMNS = ("layer", "n_weights", "weights_pct", "weight_bits_pq", "weight_bits_pqh", "index_bits_pq",
            "index_bits_pqh", "compress_rate_pq", "compress_rate_pqh")
 HEADINGS = ("Layer", "#Weights", "Weights% (P)", "Weight bits (P+Q)", "Weight bits (P+Q+H)", "Index bits (P+Q)",
@@ -56,6 +58,8 @@ def layer_table(compressed):
     rows = []
     total = {"n_weights": 0, "kept": 0, "m": 0, "w_pq": 0, "w_pqh": 0, "i_pq": 0, "i_pqh": 0, "codebook": 0}
     for layer in compressed.layers:
+        if layer.sizes is None:  # built in memory, not yet written: count by encoding it
+            encode_layer(layer)
         n = int(np.prod(layer.shape))
         m = layer.n_entries
         kept = int(np.count_nonzero(layer.symbols))
@@ -124,7 +128,7 @@ def size_breakdown(compressed, file_bytes):
     """
     kinds = {"weight stream": 0, "index stream": 0, "codebook": 0, "bias": 0, "code tables": 0, "headers": 0}
     for layer in compressed.layers:
-        s = layer.sizes
+        s = layer.sizes if layer.sizes is not None else encode_layer(layer)[1]
         for kind in ("weight stream", "index stream", "codebook", "bias", "code tables"):
             kinds[kind] += s[kind]
         kinds["headers"] += s["layer header"] + s["framing"]
