@@ -137,7 +137,7 @@ class CompressedModel:
                 x = layer.forward(x, training=False)
         return x
 
-    def predict(self, X, batch_size=250):
+    def predict(self, X, batch_size=128):
         """Class predictions, shape (N,), computed from the compressed form."""
         out = [self.forward(X[i:i + batch_size]).argmax(axis=1) for i in range(0, len(X), batch_size)]
         return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
@@ -159,16 +159,17 @@ def _stored_layer(name, symbols, quantized_layer, bias, b):
 def _sparse_matmul(A, rows, cols, values, n_rows):
     """``A @ W.T`` for a sparse W given as entries (rows, cols, values) sorted by row.
 
-    A : (M, n_cols), returns (M, n_rows). Each output column r is the sum over
-    W's entries in row r of ``A[:, col] * value``.
+    A : (M, n_cols), returns (M, n_rows). Output column r is the dot product of
+    W's stored values in row r with the columns of A they connect to: only the
+    stored weights are ever multiplied, one output neuron at a time (as EIE
+    does, one processing element per output row).
     """
-    out = np.zeros((A.shape[0], n_rows), dtype=A.dtype)
-    if rows.size == 0:
-        return out
-    contributions = A[:, cols] * values  # (M, m): one column per stored weight
-    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # first entry of each non-empty row
-    out[:, rows[starts]] = np.add.reduceat(contributions, starts, axis=1)
-    return out
+    out = np.zeros((n_rows, A.shape[0]), dtype=A.dtype)
+    AT = np.ascontiguousarray(A.T)  # (n_cols, M): a stored weight reads one contiguous row
+    bounds = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1], True]) if rows.size else []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        out[rows[start]] = values[start:stop] @ AT[cols[start:stop]]
+    return out.T
 
 
 def _sparse_layer_forward(layer, stored, x):

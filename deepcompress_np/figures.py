@@ -59,8 +59,9 @@ def plot_shared_weights(compressed, layer_name, ax=None):
     layer = next(l for l in compressed.layers if l.name == layer_name)
     weights = layer.codebook[layer.symbols[layer.symbols > 0] - 1]
     values, counts = np.unique(weights, return_counts=True)
-    width = 0.6 * np.min(np.diff(values)) if values.size > 1 else 0.01
-    ax.bar(values, counts, width=width)
+    ax.vlines(values, 0, counts, linewidth=1.5)  # one spike per shared value
+    ax.plot(values, counts, "o", markersize=3)
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("weight value")
     ax.set_ylabel("count")
     ax.set_title(f"{layer_name}: {weights.size:,} weights share {values.size} values")
@@ -75,7 +76,7 @@ def plot_symbol_distributions(compressed, layer_name, axes=None):
     layer = next(l for l in compressed.layers if l.name == layer_name)
     symbols = layer.symbols[layer.symbols > 0] - 1
     axes[0].bar(np.arange(layer.codebook.size), np.bincount(symbols, minlength=layer.codebook.size))
-    axes[0].set_xlabel("weight index (cluster, sorted by centroid)")
+    axes[0].set_xlabel("weight index (cluster number, in increasing centroid order)")
     axes[0].set_ylabel("count")
     axes[0].set_title(f"{layer_name}: quantized weight indices")
     axes[1].bar(np.arange(2 ** layer.index_bits), np.bincount(layer.fields, minlength=2 ** layer.index_bits))
