@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deepcompress_np import huffman
+from deepcompress_np import huffman, huffman_decode
 from deepcompress_np.bitpack import pack_variable
 from deepcompress_np.huffman import (
     DEFAULT_MAX_LENGTH,
@@ -34,7 +34,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 def decode_path(request):
     """Run every test with both ways the decoder finds code word starts (short and long streams)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(huffman, "_SHORT_STREAM", 10**12 if request.param == "follow the chain" else 0)
+        mp.setattr(huffman_decode, "_SHORT_STREAM", 10**12 if request.param == "follow the chain" else 0)
         yield request.param
 
 
@@ -372,7 +372,7 @@ def test_symbols_that_never_occur_have_no_code():
 
 def test_stream_spanning_many_decoder_blocks(monkeypatch):
     # Small rows force many blocks, entries at every offset and repairs.
-    monkeypatch.setattr(huffman, "_ROW_CELLS", 64)
+    monkeypatch.setattr(huffman_decode, "_ROW_CELLS", 64)
     rng = np.random.default_rng(3)
     for skew in ["uniform", "geometric", "zipf", "dominant"]:
         symbols = skewed_symbols(rng, 40, 4000, skew)
