@@ -139,7 +139,7 @@ def cmd_prune(args):
     X_test, y_test = _test_data(args)
     reference = evaluate(model, X_test, y_test)
     one_shot = copy_model(model)  # the same kept fractions in one cut, without retraining
-    one_shot_masks = prune_model(one_shot, keep_fraction=recipe.keep_fraction)
+    prune_model(one_shot, keep_fraction=recipe.keep_fraction)
     before = evaluate(one_shot, X_test, y_test)
     masks = prune_stage(model, recipe, X, y, verbose=not args.json, progress_bar=not args.json)
     after = evaluate(model, X_test, y_test)

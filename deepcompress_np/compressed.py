@@ -39,10 +39,14 @@ class CompressedModel:
     def __init__(self, arch, layers):
         self.arch = arch
         self.layers = list(layers)
+        # The architecture supplies the layers without weights (ReLU, pooling, ...) and the
+        # convolutions' stride and padding; its dense weight arrays are dropped, never used.
         self._skeleton = build(arch)
         names = [layer.name for layer in self._skeleton.weight_layers()]
         if [layer.name for layer in self.layers] != names:
             raise ValueError(f"{arch} needs compressed layers {names}, got {[l.name for l in self.layers]}")
+        for layer in self._skeleton.layers:
+            layer.params = {}
 
     # -- building -------------------------------------------------------------
 

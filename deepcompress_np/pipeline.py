@@ -15,7 +15,6 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 
 from deepcompress_np.compressed import CompressedModel
 from deepcompress_np.data import load_mnist
@@ -97,13 +96,16 @@ def copy_model(model):
     return clone
 
 
-def _stage(stages, name, model_or_compressed, X_test, y_test, start, verbose, **extra):
-    error = evaluate(model_or_compressed, X_test, y_test)
-    record = {"stage": name, "test_error": error, "seconds": round(time.perf_counter() - start, 1), **extra}
+def _stage(stages, name, model, data, start, verbose, **extra):
+    """Measure a stage: validation error (what recipes are chosen on) and test error (what is reported)."""
+    val_error, test_error = evaluate(model, *data["val"]), evaluate(model, *data["test"])
+    record = {"stage": name, "val_error": val_error, "test_error": test_error,
+              "seconds": round(time.perf_counter() - start, 1), **extra}
     stages.append(record)
     if verbose:
         details = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in extra.items())
-        print(f"[{name}] test error {100 * error:.2f}%  {details}  ({record['seconds']} s)", flush=True)
+        print(f"[{name}] val error {100 * val_error:.2f}%, test error {100 * test_error:.2f}%  {details}  "
+              f"({record['seconds']} s)", flush=True)
     return record
 
 
@@ -177,27 +179,25 @@ def compress(model, recipe=None, *, data_dir=None, seed=0, verbose=True, progres
         if missing:
             raise ValueError(f"recipe.{what} has no entry for layers {sorted(missing)}")
     X, y = load_mnist("fit", data_dir=data_dir)
-    X_test, y_test = load_mnist("test", data_dir=data_dir)
+    data = {split: load_mnist(split, data_dir=data_dir) for split in ("val", "test")}
     model = copy_model(model)
     stages = []
     start = time.perf_counter()
-    reference_error = evaluate(model, X_test, y_test)
-    if verbose:
-        print(f"[reference] {model.arch}: test error {100 * reference_error:.2f}%", flush=True)
+    reference = _stage(stages, "reference", model, data, start, verbose)
 
     masks = prune_stage(model, recipe, X, y, seed=seed, verbose=verbose, progress_bar=progress_bar)
-    _stage(stages, "pruned + retrained", model, X_test, y_test, start, verbose, kept_fraction=kept_fraction(masks))
+    _stage(stages, "pruned + retrained", model, data, start, verbose, kept_fraction=kept_fraction(masks))
 
     start = time.perf_counter()
     quantized = quantize_stage(
         model, masks, recipe, X, y, seed=seed, verbose=verbose, progress_bar=progress_bar,
-        after_kmeans=lambda m: _stage(stages, "quantized", m, X_test, y_test, start, verbose))
-    _stage(stages, "quantized + retrained", model, X_test, y_test, start, verbose)
+        after_kmeans=lambda m: _stage(stages, "quantized", m, data, start, verbose))
+    _stage(stages, "quantized + retrained", model, data, start, verbose)
 
     # Stage 3 (§4): relative indices with filler zeros, Huffman-code both streams, write the bytes.
     start = time.perf_counter()
     compressed = CompressedModel.from_quantized(model, quantized, index_bits=recipe.index_bits)
-    data = compressed.to_bytes()
-    from_file = CompressedModel.from_bytes(data)  # measure what the file decodes to, not what we meant to write
-    _stage(stages, "huffman (from the file)", from_file, X_test, y_test, start, verbose, file_bytes=len(data))
-    return CompressionResult(from_file, data, reference_error, stages, recipe)
+    file_bytes = compressed.to_bytes()
+    from_file = CompressedModel.from_bytes(file_bytes)  # measure what the file decodes to, not what we meant
+    _stage(stages, "huffman (from the file)", from_file, data, start, verbose, file_bytes=len(file_bytes))
+    return CompressionResult(from_file, file_bytes, reference["test_error"], stages, recipe)
