@@ -101,3 +101,17 @@ def test_bad_files_get_one_clear_line(capsys, tmp_path):
     assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1
     code, _, err = run(capsys, "evaluate", tmp_path / "missing.npz")
     assert code == 2 and "no such file" in err
+
+
+def test_demo_writes_the_file_the_report_and_the_figures(capsys, tmp_path):
+    out = tmp_path / "demo"
+    code, text, _ = run(capsys, "demo", "--out-dir", out, "--prune-epochs", "1", "--quant-epochs", "1")
+    assert code == 0 and "Table 2/3" in text and "Table 1" in text
+    names = {p.name for p in out.iterdir()}
+    assert {"lenet300.dcnp", "report.json", "size_breakdown.png"} <= names
+    assert len([n for n in names if n.endswith(".png")]) == 3
+    report = json.loads((out / "report.json").read_text())
+    assert report["file_bytes"] == (out / "lenet300.dcnp").stat().st_size
+    # a second run may overwrite what the first wrote (the folder is marked as ours)
+    code, _, _ = run(capsys, "demo", "--out-dir", out, "--prune-epochs", "1", "--quant-epochs", "1")
+    assert code == 0
