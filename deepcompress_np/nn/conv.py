@@ -16,6 +16,7 @@ row ("image to columns")::
 with ``W2[f, (u, v, c)] = W[f, c, u, v]``. The backward pass multiplies by the
 transposes, and *col2im* adds each row of ``dcols`` back onto the pixels it
 was read from (a pixel belongs to up to kh*kw windows, so its gradient is a sum).
+Conv2D computes that sum one kernel offset at a time (:func:`add_shifted`).
 
 Memory layout
 -------------
@@ -41,6 +42,13 @@ def _check_positive_int(what, value, minimum=1):
     return int(value)
 
 
+def _same_layout(a, like):
+    """A copy of ``a`` laid out in memory like ``like`` (mixing layouts makes elementwise work slow)."""
+    out = np.empty_like(like, dtype=a.dtype)
+    out[...] = a
+    return out
+
+
 def output_size(size, kernel, stride, padding=0):
     """Spatial output size of a convolution or pooling window: floor((size + 2p - k) / s) + 1."""
     return (size + 2 * padding - kernel) // stride + 1
@@ -51,12 +59,14 @@ def windows(x, kh, kw, stride):
     return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
 
 
-def im2col(x, kh, kw, stride=1, padding=0):
+def im2col(x, kh, kw, stride=1, padding=0, out=None):
     """Lay every receptive field out as a row.
 
     Parameters
     ----------
     x : ndarray, shape (N, C, H, W)
+    out : ndarray, shape (N*Ho*Wo, kh*kw*C), optional
+        Where to write the result (e.g. a work array reused between calls).
 
     Returns
     -------
@@ -67,7 +77,13 @@ def im2col(x, kh, kw, stride=1, padding=0):
         x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     win = windows(x, kh, kw, stride)  # (N, C, Ho, Wo, kh, kw), a view
     n, c, ho, wo = win.shape[:4]
-    return win.transpose(0, 2, 3, 4, 5, 1).reshape(n * ho * wo, kh * kw * c)
+    rows = win.transpose(0, 2, 3, 4, 5, 1)  # (N, Ho, Wo, kh, kw, C), still a view
+    if out is None:
+        return rows.reshape(n * ho * wo, kh * kw * c)  # the copy happens here
+    target = out.view()
+    target.shape = rows.shape  # a view of ``out`` (setting .shape never copies: it raises instead)
+    np.copyto(target, rows)
+    return out
 
 
 def col2im(dcols, x_shape, kh, kw, stride=1, padding=0):
@@ -84,11 +100,32 @@ def col2im(dcols, x_shape, kh, kw, stride=1, padding=0):
     """
     n, c, h, w = x_shape
     ho, wo = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
-    d = dcols.reshape(n, ho, wo, kh, kw, c)
-    dx = np.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=dcols.dtype)  # NHWC
-    for u in range(kh):  # kh*kw strided adds, each over the whole batch
+    per_offset = dcols.reshape(n, ho, wo, kh, kw, c).transpose(3, 4, 0, 1, 2, 5)  # (kh, kw, N, Ho, Wo, C) view
+    return add_shifted(per_offset, x_shape, stride, padding)
+
+
+def add_shifted(per_offset, x_shape, stride=1, padding=0):
+    """The sum that col2im computes, given one slab per kernel offset.
+
+    ``dx[n, c, i*s + u - p, j*s + v - p] += per_offset[u, v, n, i, j, c]`` for
+    every kernel offset (u, v): each slab is added onto the input pixels its
+    windows read at that offset, kh*kw strided additions over the whole batch.
+
+    Parameters
+    ----------
+    per_offset : ndarray, shape (kh, kw, N, Ho, Wo, C)
+    x_shape : tuple (N, C, H, W)
+
+    Returns
+    -------
+    dx : ndarray, shape (N, C, H, W) (stored channels-last)
+    """
+    kh, kw, n, ho, wo, c = per_offset.shape
+    h, w = x_shape[2:]
+    dx = np.zeros((n, h + 2 * padding, w + 2 * padding, c), dtype=per_offset.dtype)  # NHWC
+    for u in range(kh):
         for v in range(kw):
-            dx[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += d[:, :, :, u, v, :]
+            dx[:, u:u + stride * ho:stride, v:v + stride * wo:stride, :] += per_offset[u, v]
     dx = dx.transpose(0, 3, 1, 2)  # view as (N, C, H, W)
     if padding:
         dx = dx[:, :, padding:-padding, padding:-padding]
@@ -127,10 +164,35 @@ class Conv2D(Layer):
         fan_in, fan_out = in_channels * k * k, out_channels * k * k
         self.params["W"] = _glorot_uniform(rng, fan_in, fan_out, (out_channels, in_channels, k, k))
         self.params["b"] = np.zeros(out_channels, dtype=np.float32)
+        self._buffers = {}
 
-    def _w2(self):
-        """The kernels as a matrix W2[f, (u, v, c)] = W[f, c, u, v], shape (F, kh*kw*C)."""
-        return self.params["W"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+    def _work(self, name, shape, dtype):
+        """A work array kept between steps (fresh large arrays cost a page fault per 4 KB, every step)."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._buffers[name] = np.empty(shape, dtype=dtype)
+        return buf
+
+    def _w2b(self):
+        """The kernels as a matrix W2[f, (u, v, c)] = W[f, c, u, v], with the bias as a last column: (F, kh*kw*C + 1)."""
+        w2 = self.params["W"].transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+        return np.concatenate([w2, self.params["b"][:, None]], axis=1)
+
+    def _columns(self, x, ho, wo, training):
+        """im2col of x plus a last column of ones, shape (N*Ho*Wo, kh*kw*C + 1).
+
+        The bias is the weight of an input that is always 1: with that column,
+        one matrix product adds the bias in the forward pass and sums its
+        gradient in the backward pass. In training the columns go into a work
+        array reused every step (evaluation batches get a fresh one).
+        """
+        n, c = x.shape[:2]
+        k = self.kernel_size
+        shape = (n * ho * wo, k * k * c + 1)
+        cols = self._work("cols", shape, x.dtype) if training else np.empty(shape, dtype=x.dtype)
+        cols[:, -1] = 1
+        im2col(x, k, k, self.stride, self.padding, out=cols[:, :-1])
+        return cols
 
     def forward(self, x, training=False):
         """x: (N, C, H, W) -> out: (N, F, Ho, Wo) (stored channels-last)."""
@@ -142,8 +204,8 @@ class Conv2D(Layer):
         if h + 2 * p < k or w + 2 * p < k:
             raise ValueError(f"{self!r}: input {h}x{w} (padding {p}) is smaller than the {k}x{k} kernel")
         ho, wo = output_size(h, k, s, p), output_size(w, k, s, p)
-        cols = im2col(x, k, k, s, p)  # (N*Ho*Wo, k*k*C)
-        out = cols @ self._w2().T + self.params["b"]  # (N*Ho*Wo, F)
+        cols = self._columns(x, ho, wo, training)  # (N*Ho*Wo, k*k*C + 1)
+        out = cols @ self._w2b().T  # (N*Ho*Wo, F): the windows times the kernels, plus the bias
         self.cache = (x.shape, cols)
         return out.reshape(n, ho, wo, self.out_channels).transpose(0, 3, 1, 2)
 
@@ -152,14 +214,21 @@ class Conv2D(Layer):
         x_shape, cols = self.cache
         k = self.kernel_size
         dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N*Ho*Wo, F)
-        dw2 = dout2.T @ cols  # (F, k*k*C)
+        dw2b = dout2.T @ cols  # (F, k*k*C + 1): dW2, and db in the last column (the column of ones)
         self.grads["W"] = np.ascontiguousarray(
-            dw2.reshape(self.out_channels, k, k, self.in_channels).transpose(0, 3, 1, 2))
-        self.grads["b"] = dout2.sum(axis=0)
+            dw2b[:, :-1].reshape(self.out_channels, k, k, self.in_channels).transpose(0, 3, 1, 2))
+        self.grads["b"] = dw2b[:, -1].copy()
         if not need_dx:
             return None
-        dcols = dout2 @ self._w2()  # (N*Ho*Wo, k*k*C)
-        return col2im(dcols, x_shape, k, k, self.stride, self.padding)
+        # col2im(dout2 @ W2) would do, but it is faster to compute the slab of
+        # each kernel offset (u, v), dout2 @ W[:, :, u, v], contiguously: one
+        # batched matrix product gives all k*k of them, then add them shifted.
+        n, ho, wo = x_shape[0], *dout.shape[2:]
+        w_offsets = self.params["W"].transpose(2, 3, 0, 1).reshape(k * k, self.out_channels, self.in_channels)
+        per_offset = np.matmul(dout2, w_offsets, out=self._work("dx slabs", (k * k, n * ho * wo, self.in_channels),
+                                                                dout2.dtype))
+        per_offset = per_offset.reshape(k, k, n, ho, wo, self.in_channels)
+        return add_shifted(per_offset, x_shape, self.stride, self.padding)
 
     def __repr__(self):
         name = f"{self.name!r}, " if self.name else ""
@@ -221,12 +290,19 @@ class MaxPool2D(Layer):
         x, arg = self.cache
         k, s = self.kernel_size, self.stride
         ho, wo = arg.shape[2:]
-        dx = np.zeros_like(x, dtype=dout.dtype)  # same memory layout as the input
+        if dout.strides != arg.strides:  # e.g. NCHW from Flatten.backward: match arg's memory layout first
+            dout = _same_layout(dout, arg)
+        tiled = s == k and x.shape[2] == k * ho and x.shape[3] == k * wo  # windows cover x exactly once
+        # Same memory layout as the input; no need to clear it if every pixel is written below.
+        dx = (np.empty_like if tiled else np.zeros_like)(x, dtype=dout.dtype)
         for offset in range(k * k):
             u, v = divmod(offset, k)
-            # Windows whose winner sits at offset (u, v) send their gradient there
-            # ("+=" because overlapping windows, stride < k, can share a pixel).
-            dx[:, :, u:u + s * ho:s, v:v + s * wo:s] += dout * (arg == offset)
+            # Windows whose winner sits at offset (u, v) send their gradient there.
+            target = dx[:, :, u:u + s * ho:s, v:v + s * wo:s]
+            if tiled:
+                np.multiply(dout, arg == offset, out=target)
+            else:  # overlapping windows (stride < k) can share a pixel: add
+                target += dout * (arg == offset)
         return dx
 
     def __repr__(self):

@@ -83,30 +83,41 @@ class SGD:
         self.velocity = {}
         self.rules = {}
         self.t = 0
+        self._scratch = {}  # key -> work array, so a step allocates nothing
+
+    def _work(self, key, param, which):
+        """A reusable work array shaped like ``param`` (allocating per step is slow for big layers)."""
+        buf = self._scratch.get((key, which))
+        if buf is None or buf.shape != param.shape or buf.dtype != param.dtype:
+            buf = self._scratch[(key, which)] = np.empty_like(param)
+        return buf
 
     def regularized_grad(self, key, param, grad):
         """The gradient plus the L2 and L1 terms (weights ``"W"`` only).
 
-        Returns ``grad`` itself when no regularisation applies; otherwise a new array.
+        Returns ``grad`` itself when no regularisation applies, otherwise a
+        work array owned by the optimizer (valid until the next step).
         """
-        if not key.endswith("W"):
+        if not key.endswith("W") or not (self.weight_decay or self.l1):
             return grad
-        if self.weight_decay:
-            grad = grad + param.dtype.type(self.weight_decay) * param
+        out = self._work(key, param, "grad")
+        np.multiply(param, param.dtype.type(self.weight_decay), out=out)  # lambda * w
+        out += grad
         if self.l1:
-            grad = grad + param.dtype.type(self.l1) * np.sign(param)
-        return grad
+            out += param.dtype.type(self.l1) * np.sign(param)  # l1 * sign(w)
+        return out
 
     def momentum_update(self, key, param, grad):
         """The plain update: ``v <- momentum * v - lr * grad``, ``param <- param + v``."""
         v = self.velocity.get(key)
         if v is None:
             v = self.velocity[key] = np.zeros_like(param)
+        step = np.multiply(grad, param.dtype.type(self.lr), out=self._work(key, param, "step"))  # lr * grad
         if self.momentum:
             v *= param.dtype.type(self.momentum)
-            v -= param.dtype.type(self.lr) * grad
+            v -= step
         else:
-            np.multiply(grad, -param.dtype.type(self.lr), out=v)
+            np.negative(step, out=v)
         param += v
 
     def step(self, params, grads):

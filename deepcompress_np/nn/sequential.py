@@ -41,10 +41,14 @@ class Sequential:
     def backward(self, dout):
         """Back-propagate ``dout`` (gradient of the loss w.r.t. the logits) through every layer.
 
-        The first layer is told it need not compute the gradient of the input.
+        Layers up to the first one with parameters are told they need not
+        compute the gradient of their input: nothing would use it.
         """
+        first = next((i for i, layer in enumerate(self.layers) if layer.params), len(self.layers))
         for i in range(len(self.layers) - 1, -1, -1):
-            dout = self.layers[i].backward(dout, need_dx=i > 0)
+            dout = self.layers[i].backward(dout, need_dx=i > first)
+            if i <= first:
+                break
 
     def params(self):
         """Dict from key ``"<layer>.<name>"`` to the parameter arrays the layers own (not copies)."""
