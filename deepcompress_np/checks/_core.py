@@ -84,6 +84,14 @@ def _safely(fn, *args):
         return f"the result could not be inspected ({type(e).__name__}: {e})"
 
 
+def _hint(fn, *args):
+    """Call a hint helper; a hint is a courtesy, so one that fails gives no hint rather than a crash."""
+    try:
+        return fn(*args)
+    except Exception:
+        return None
+
+
 def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_exception=None):
     """Run ``student_fn`` and ``reference_fn`` on every case and compare.
 
@@ -125,13 +133,13 @@ def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_
                 f"  at line {where.lineno}: {where.line}",
                 f"  expected: {_short(expected)}",
             ]
-            hint = _safely(on_exception, e, case) if on_exception else None
+            hint = _hint(on_exception, e, case) if on_exception else None
             if hint:
                 lines.append(f"  hint:     {hint}")
             return _finish(CheckResult(name, False, len(cases), "\n".join(lines)))
         problem = _safely(compare, got, expected, case)
         if problem:
-            hint = _safely(diagnose, got, expected, case) if diagnose else None
+            hint = _hint(diagnose, got, expected, case) if diagnose else None
             lines = [
                 f"{FAIL} check_{name}: case {i} of {len(cases)} ({case.description}): {problem}",
                 f"  tried:    {_call_text(fn_name, case)}",
