@@ -40,7 +40,8 @@ import heapq
 
 import numpy as np
 
-from deepcompress_np.huffman_decode import DecodeTables, HuffmanDecodeError, as_bytes, decode_stream
+from deepcompress_np.bitpack import as_byte_array
+from deepcompress_np.huffman_decode import DecodeTables, HuffmanDecodeError, decode_stream
 
 MAX_SYMBOLS = 2**16
 """Largest alphabet a :class:`HuffmanCode` accepts (symbols 0 to 65535)."""
@@ -618,7 +619,7 @@ class HuffmanCode:
             than fewer than 8 zero padding bits (and, with ``n_bits``, if the
             symbols do not end exactly at ``n_bits``).
         """
-        buf = as_bytes(data)
+        buf = as_byte_array(data)
         n_symbols = _check_count(n_symbols, "n_symbols")
         total_bits = 8 * buf.size
         if n_bits is None:

@@ -64,19 +64,6 @@ def decode_stream(buf, tables, n_symbols, stream_bits, n_bits=None):
     return symbols
 
 
-def as_bytes(data):
-    """The stream as a 1-D uint8 array (bytes, bytearray, memoryview or uint8 array)."""
-    if isinstance(data, np.ndarray):
-        if data.dtype != np.uint8 or data.ndim != 1:
-            raise TypeError(
-                f"data must be bytes or a 1-D uint8 array, got {data.dtype} of shape {data.shape}"
-            )
-        return data
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError(f"data must be bytes, got {type(data).__name__}")
-    return np.frombuffer(data, dtype=np.uint8)
-
-
 def _forty_bits_from_each_byte(buf):
     """The 40 bits that start at each byte of the stream (zeros past its end).
 

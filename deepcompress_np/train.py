@@ -37,16 +37,6 @@ def evaluate(model, X, y, batch_size=1000):
     return float(np.mean(model.predict(X, batch_size=batch_size) != y))
 
 
-def constant_schedule(lr):
-    """Learning rate ``lr`` at every epoch."""
-    return lambda epoch: lr
-
-
-def step_schedule(lr, gamma=0.1, every=10):
-    """``lr * gamma ** (epoch // every)``: divide the rate by 1/gamma every ``every`` epochs."""
-    return lambda epoch: lr * gamma ** (epoch // every)
-
-
 def cosine_schedule(lr, epochs, final_lr=0.0):
     """Cosine decay from ``lr`` at epoch 0 to ``final_lr`` at the last epoch."""
     def schedule(epoch):
