@@ -31,7 +31,7 @@ every function takes and returns are the usual (N, C, H, W).
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from deepcompress_np.nn.layers import Layer, _glorot_uniform
 
@@ -66,7 +66,8 @@ def im2col(x, kh, kw, stride=1, padding=0, out=None):
     ----------
     x : ndarray, shape (N, C, H, W)
     out : ndarray, shape (N*Ho*Wo, kh*kw*C), optional
-        Where to write the result (e.g. a work array reused between calls).
+        Where to write the result (e.g. a work array reused between calls), in
+        any memory order: Conv2D picks the order that makes the copy fastest.
 
     Returns
     -------
@@ -80,8 +81,12 @@ def im2col(x, kh, kw, stride=1, padding=0, out=None):
     rows = win.transpose(0, 2, 3, 4, 5, 1)  # (N, Ho, Wo, kh, kw, C), still a view
     if out is None:
         return rows.reshape(n * ho * wo, kh * kw * c)  # the copy happens here
-    target = out.view()
-    target.shape = rows.shape  # a view of ``out`` (setting .shape never copies: it raises instead)
+    if out.shape != (n * ho * wo, kh * kw * c):
+        raise ValueError(f"im2col: out has shape {out.shape}, expected {(n * ho * wo, kh * kw * c)}")
+    # View ``out`` with the six axes of ``rows``: row (n, i, j), column (u, v, c).
+    # Built from out's own strides, so ``out`` may be laid out in any order.
+    rs, cs = out.strides
+    target = as_strided(out, rows.shape, (ho * wo * rs, wo * rs, rs, kw * c * cs, c * cs, cs), writeable=True)
     np.copyto(target, rows)
     return out
 
@@ -166,11 +171,11 @@ class Conv2D(Layer):
         self.params["b"] = np.zeros(out_channels, dtype=np.float32)
         self._buffers = {}
 
-    def _work(self, name, shape, dtype):
+    def _work(self, name, shape, dtype, order="C"):
         """A work array kept between steps (fresh large arrays cost a page fault per 4 KB, every step)."""
         buf = self._buffers.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[name] = np.empty(shape, dtype=dtype)
+        if buf is None or buf.shape != shape or buf.dtype != dtype or not buf.flags[f"{order}_CONTIGUOUS"]:
+            buf = self._buffers[name] = np.empty(shape, dtype=dtype, order=order)
         return buf
 
     def _w2b(self):
@@ -185,11 +190,22 @@ class Conv2D(Layer):
         one matrix product adds the bias in the forward pass and sums its
         gradient in the backward pass. In training the columns go into a work
         array reused every step (evaluation batches get a fresh one).
+
+        The memory order follows the input's, so that the copy reads long
+        contiguous runs: an input stored channels-last (what Conv2D and MaxPool2D
+        return) gives kw*C contiguous numbers per window row, which suits rows
+        laid out (u, v, c) (C order); an input stored NCHW (images, e.g. MNIST's
+        single channel) has its Wo pixels along a row contiguous instead, which
+        suits a column-major (Fortran order) matrix. Matrix products take either.
         """
         n, c = x.shape[:2]
         k = self.kernel_size
         shape = (n * ho * wo, k * k * c + 1)
-        cols = self._work("cols", shape, x.dtype) if training else np.empty(shape, dtype=x.dtype)
+        order = "F" if x.strides[3] == x.itemsize else "C"
+        if training:
+            cols = self._work("cols", shape, x.dtype, order)
+        else:
+            cols = np.empty(shape, dtype=x.dtype, order=order)
         cols[:, -1] = 1
         im2col(x, k, k, self.stride, self.padding, out=cols[:, :-1])
         return cols
@@ -214,10 +230,11 @@ class Conv2D(Layer):
         x_shape, cols = self.cache
         k = self.kernel_size
         dout2 = dout.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # (N*Ho*Wo, F)
-        dw2b = dout2.T @ cols  # (F, k*k*C + 1): dW2, and db in the last column (the column of ones)
+        # dW2 = dout2.T @ cols, computed as (cols.T @ dout2).T (BLAS is faster that way round here).
+        dw2b_t = cols.T @ dout2  # (k*k*C + 1, F): dW2.T, and db in the last row (the column of ones)
         self.grads["W"] = np.ascontiguousarray(
-            dw2b[:, :-1].reshape(self.out_channels, k, k, self.in_channels).transpose(0, 3, 1, 2))
-        self.grads["b"] = dw2b[:, -1].copy()
+            dw2b_t[:-1].reshape(k, k, self.in_channels, self.out_channels).transpose(3, 2, 0, 1))
+        self.grads["b"] = dw2b_t[-1].copy()
         if not need_dx:
             return None
         # col2im(dout2 @ W2) would do, but it is faster to compute the slab of
