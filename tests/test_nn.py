@@ -139,6 +139,38 @@ def test_col2im_is_the_adjoint_of_im2col():
     assert np.sum(cols * c) == pytest.approx(np.sum(x * col2im(c, x.shape, 3, 3, stride, pad)))
 
 
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_im2col_writes_into_a_work_array_of_either_memory_order(order):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    expected = im2col(x, 3, 3, 2, 1)
+    work = np.full((expected.shape[0], expected.shape[1] + 1), np.nan, dtype=np.float32, order=order)
+    returned = im2col(x, 3, 3, 2, 1, out=work[:, :-1])
+    np.testing.assert_array_equal(work[:, :-1], expected)
+    assert np.isnan(work[:, -1]).all()  # nothing written outside ``out``
+    assert np.shares_memory(returned, work)
+    with pytest.raises(ValueError, match="expected"):
+        im2col(x, 3, 3, 2, 1, out=work)
+
+
+def test_conv2d_gives_the_same_result_whatever_the_input_memory_layout():
+    # NCHW inputs (images) get column-major columns, channels-last ones (layer outputs) row-major.
+    rng = np.random.default_rng(1)
+    conv = Conv2D(3, 4, 3, stride=1, padding=1, rng=0)
+    conv.params["b"][:] = rng.standard_normal(4)
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    x_nhwc = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)  # same values, NHWC in memory
+    dout = rng.standard_normal((2, 4, 6, 5)).astype(np.float32)
+    results = []
+    for inp, order in ((x, "F_CONTIGUOUS"), (x_nhwc, "C_CONTIGUOUS")):
+        out = conv.forward(inp, training=True)
+        assert conv._buffers["cols"].flags[order]
+        dx = conv.backward(dout)
+        results.append((out, dx, conv.grads["W"].copy(), conv.grads["b"].copy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
 def test_tiny_batch_overfits_to_100_percent():
     from deepcompress_np.data import load_mnist
     from deepcompress_np.models import lenet5, lenet_300_100

@@ -24,8 +24,11 @@ Columns are ordered (u, v, c), channel innermost, and the layers' outputs are
 stored channels-last ("NHWC") in memory while being *viewed* as (N, C, H, W).
 The matrix product produces (N*Ho*Wo, F), which is NHWC already; keeping that
 layout means im2col and col2im copy whole runs of C contiguous numbers instead
-of single scattered floats, which makes them several times faster. The shapes
-every function takes and returns are the usual (N, C, H, W).
+of single scattered floats, which makes them several times faster. For the same
+reason the column matrix of a network's *input* (stored NCHW, one channel for
+MNIST) is kept in column-major order, where each kernel offset's Wo pixels of a
+row are contiguous (see ``Conv2D._columns``). The shapes every function takes
+and returns are the usual (N, C, H, W).
 """
 
 from __future__ import annotations
