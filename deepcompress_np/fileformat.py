@@ -18,10 +18,11 @@ In short (all integers little-endian)::
              symbol stream | gap stream | codebook f32 x k | bias f32 x n_bias
 
 Stored entry j has a gap field ``fields[j]`` (the number of zero weights
-skipped since the previous stored entry, see ``sparse.py``) and a weight
-symbol ``symbols[j]``: 0 for a filler zero, ``s > 0`` for cluster ``s - 1`` of
-the codebook. The filler needs its own symbol because nothing else tells a
-filler apart from a real weight that happens to sit at the largest gap.
+skipped since the previous stored entry, see ``sparse/relative_indexing.py``)
+and a weight symbol ``symbols[j]``: 0 for a filler zero, ``s > 0`` for cluster
+``s - 1`` of the codebook. The filler needs its own symbol because nothing
+else tells a filler apart from a real weight that happens to sit at the
+largest gap.
 
 The reader trusts nothing: every length is checked against the bytes that are
 really there, every section against its CRC-32, and the layer names and
