@@ -6,8 +6,8 @@ optimizer (``SGD.rules``, see ``nn/optim.py``), never by copying this loop:
 
 * pruning (``prune.py``) installs ``MaskedUpdate`` rules that hold pruned
   weights, gradients and momentum at exactly zero;
-* trained quantization (``quantize.py``) installs ``SharedWeightUpdate`` rules
-  that sum the gradients of each cluster into its shared centroid.
+* trained quantization (``quantize/trained.py``) installs ``SharedWeightUpdate``
+  rules that sum the gradients of each cluster into its shared centroid.
 """
 
 from __future__ import annotations
