@@ -2,7 +2,7 @@
 
 One exercise, ``relative_index(flat, b) -> (fields, values)``: store a 1-D
 pruned vector with ``b``-bit relative indices and filler zeros, following the
-convention of :mod:`deepcompress_np.sparse`:
+convention of :mod:`deepcompress_np.sparse.relative_indexing`:
 
 * an imaginary stored entry sits at position -1;
 * each stored entry keeps the number of zeros skipped since the previous one,
