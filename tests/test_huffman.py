@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deepcompress_np import huffman, huffman_decode
 from deepcompress_np.bitpack import pack_variable
 from deepcompress_np.huffman import (
     DEFAULT_MAX_LENGTH,
@@ -26,6 +25,8 @@ from deepcompress_np.huffman import (
     entropy_bits,
     huffman_code_lengths,
 )
+from deepcompress_np.huffman import decoder as huffman_decoder  # reads _SHORT_STREAM and _ROW_CELLS
+from deepcompress_np.huffman import table as huffman_table  # HuffmanCode.encode reads _ENCODE_PIECE
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -34,7 +35,7 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 def decode_path(request):
     """Run every test with both ways the decoder finds code word starts (short and long streams)."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(huffman_decode, "_SHORT_STREAM", 10**12 if request.param == "follow the chain" else 0)
+        mp.setattr(huffman_decoder, "_SHORT_STREAM", 10**12 if request.param == "follow the chain" else 0)
         yield request.param
 
 
@@ -372,7 +373,7 @@ def test_symbols_that_never_occur_have_no_code():
 
 def test_stream_spanning_many_decoder_blocks(monkeypatch):
     # Small rows force many blocks, entries at every offset and repairs.
-    monkeypatch.setattr(huffman_decode, "_ROW_CELLS", 64)
+    monkeypatch.setattr(huffman_decoder, "_ROW_CELLS", 64)
     rng = np.random.default_rng(3)
     for skew in ["uniform", "geometric", "zipf", "dominant"]:
         symbols = skewed_symbols(rng, 40, 4000, skew)
@@ -382,7 +383,7 @@ def test_stream_spanning_many_decoder_blocks(monkeypatch):
 
 
 def test_encoding_in_pieces_matches_reference(monkeypatch):
-    monkeypatch.setattr(huffman, "_ENCODE_PIECE", 5)
+    monkeypatch.setattr(huffman_table, "_ENCODE_PIECE", 5)
     rng = np.random.default_rng(4)
     for n in (1, 4, 5, 6, 11, 333):
         symbols = skewed_symbols(rng, 30, n, "geometric")

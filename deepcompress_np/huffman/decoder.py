@@ -1,5 +1,11 @@
 """Decoding a canonical Huffman stream without a Python loop per symbol (paper §4).
 
+Reading variable-length code words is sequential by nature (where a code word
+starts depends on all the ones before it). The decoder still avoids a Python
+loop per symbol: it works out, for *every* bit position at once, the code word
+that would start there, and then finds the real code word starts block by
+block, many blocks in parallel.
+
 :meth:`deepcompress_np.huffman.HuffmanCode.decode` checks its arguments and
 calls :func:`decode_stream`, which works in three steps:
 
