@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepcompress_np._validate import check_int
+
 MAX_WIDTH = 32
 
 
 def _check_width(b):
-    if isinstance(b, bool) or not isinstance(b, (int, np.integer)):
-        raise TypeError(f"bit width must be an integer, got {type(b).__name__}")
-    if not 1 <= b <= MAX_WIDTH:
-        raise ValueError(f"bit width must be between 1 and {MAX_WIDTH}, got {b}")
-    return int(b)
+    return check_int(b, "bit width", 1, MAX_WIDTH)
 
 
 def _as_uint64(values, what="values"):
@@ -99,11 +97,7 @@ def unpack_fixed(data, b, n):
     ndarray of uint32, shape (n,)
     """
     b = _check_width(b)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-        raise TypeError(f"n must be an integer, got {type(n).__name__}")
-    n = int(n)
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+    n = check_int(n, "n", 0)
     buf = as_byte_array(data)
     need = packed_size(n, b)
     if buf.size < need:

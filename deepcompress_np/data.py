@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.bitpack import as_byte_array
 
 # ---------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def read_idx(raw_bytes, expected_shape=None):
     if expected_shape is not None:
         expected_shape = tuple(expected_shape)
         for size in expected_shape:
-            if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))):
+            if size is not None and not is_integer(size):
                 raise TypeError(f"expected_shape must hold integers or None, got {expected_shape!r}")
 
     # Bytes 0-3: the "magic number" = two zero bytes, a type code, a dimension count.

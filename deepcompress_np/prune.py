@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.nn import SGD, Dropout
 from deepcompress_np.train import evaluate, train
 
@@ -301,7 +302,7 @@ def iterative_prune(model, X, y, keep_fraction, *, rounds=3, epochs_per_round=5,
     masks : dict[key, bool ndarray]
     history : list of dict, one per round: ``keep_fraction`` reached and the retraining history.
     """
-    if isinstance(rounds, bool) or not isinstance(rounds, (int, np.integer)) or rounds < 1:
+    if not is_integer(rounds) or rounds < 1:
         raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
     log = []
     for r in range(1, rounds + 1):

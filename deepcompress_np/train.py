@@ -17,6 +17,7 @@ import time
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.nn import SGD, softmax_cross_entropy
 from deepcompress_np.progress import progress
 
@@ -51,7 +52,7 @@ def random_shift(max_shift=2):
     Returns a callable ``augment(xb, rng) -> shifted`` for :func:`train`;
     xb has shape (N, C, H, W).
     """
-    if isinstance(max_shift, bool) or not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
+    if not is_integer(max_shift) or max_shift < 0:
         raise ValueError(f"max_shift must be a non-negative integer, got {max_shift!r}")
 
     def augment(xb, rng):
@@ -107,9 +108,9 @@ def train(model, X, y, *, epochs=1, batch_size=64, optimizer=None, lr_schedule=N
         raise ValueError(f"X has {X_len} examples but y has {len(y)} labels")
     if X_len == 0:
         raise ValueError("cannot train on an empty data set")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+    if not is_integer(epochs) or epochs < 0:
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_integer(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     optimizer = SGD() if optimizer is None else optimizer
     rng = np.random.default_rng(seed)

@@ -53,21 +53,26 @@ def canonical_codes(lengths):
 # Mutants of huffman_code_lengths
 # ---------------------------------------------------------------------------
 
-def lengths_merging_two_largest(counts):
-    counts = np.asarray(counts, dtype=np.int64)
-    out = np.zeros(counts.size, dtype=np.int64)
-    occurring = np.flatnonzero(counts > 0)
-    if occurring.size == 1:
-        out[occurring] = 1
-    heap = [(-int(counts[s]), i, [int(s)]) for i, s in enumerate(occurring)]  # max-heap by negation
+def _merge(heap, n_symbols, deepen=lambda below_a, below_b: below_a + below_b):
+    """The merge loop the mutants share, run on their own heap entries (weight, rank, symbols below)."""
+    out = np.zeros(n_symbols, dtype=np.int64)
     heapq.heapify(heap)
-    i = len(heap)
+    rank = len(heap)
     while len(heap) > 1:
         wa, _, a = heapq.heappop(heap)
         wb, _, b = heapq.heappop(heap)
-        out[a + b] += 1
-        heapq.heappush(heap, (wa + wb, i, a + b))
-        i += 1
+        out[deepen(a, b)] += 1
+        heapq.heappush(heap, (wa + wb, rank, a + b))
+        rank += 1
+    return out
+
+
+def lengths_merging_two_largest(counts):
+    counts = np.asarray(counts, dtype=np.int64)
+    occurring = np.flatnonzero(counts > 0)
+    out = _merge([(-int(counts[s]), i, [int(s)]) for i, s in enumerate(occurring)], counts.size)  # max-heap
+    if occurring.size == 1:
+        out[occurring] = 1
     return out
 
 
@@ -89,33 +94,14 @@ def lengths_single_symbol_zero(counts):
 def lengths_zero_counts_included(counts):
     """Puts symbols with count 0 in the heap too."""
     counts = np.asarray(counts, dtype=np.int64)
-    out = np.zeros(counts.size, dtype=np.int64)
-    heap = [(int(c), i, [i]) for i, c in enumerate(counts)]
-    heapq.heapify(heap)
-    i = len(heap)
-    while len(heap) > 1:
-        wa, _, a = heapq.heappop(heap)
-        wb, _, b = heapq.heappop(heap)
-        out[a + b] += 1
-        heapq.heappush(heap, (wa + wb, i, a + b))
-        i += 1
-    return out
+    return _merge([(int(c), i, [i]) for i, c in enumerate(counts)], counts.size)
 
 
 def lengths_only_popped_nodes(counts):
     """Adds a bit only to the two nodes popped, not to all symbols below them."""
     counts = np.asarray(counts, dtype=np.int64)
-    out = np.zeros(counts.size, dtype=np.int64)
     heap = [(int(counts[s]), i, [int(s)]) for i, s in enumerate(np.flatnonzero(counts))]
-    heapq.heapify(heap)
-    i = len(heap)
-    while len(heap) > 1:
-        wa, _, a = heapq.heappop(heap)
-        wb, _, b = heapq.heappop(heap)
-        out[a[:1] + b[:1]] += 1
-        heapq.heappush(heap, (wa + wb, i, a + b))
-        i += 1
-    return out
+    return _merge(heap, counts.size, deepen=lambda a, b: a[:1] + b[:1])
 
 
 # ---------------------------------------------------------------------------

@@ -39,12 +39,13 @@ def test_the_solution_reproduces_figure_2():
 
 # --- mutants: each a plausible wrong convention --------------------------------------
 
-def _generic(flat, b, *, offset=1, span=None, prev0=-1, lead=True, trailing=False):
+def _generic(flat, b, *, offset=1, span=None, prev0=-1, lead=True, trailing=False, filler_at=None):
     span = 2 ** b if span is None else span
+    filler_at = span + 1 if filler_at is None else filler_at  # the smallest gap that needs a filler
     fields, values = [], []
     prev = prev0
     for p in np.flatnonzero(flat):
-        while (lead or values) and p - prev > span:
+        while (lead or values) and p - prev >= filler_at:
             prev += span
             fields.append(span - offset)
             values.append(0.0)
@@ -71,18 +72,7 @@ def filler_one_too_early(flat, b):
 
 def filler_at_exact_gap(flat, b):
     # `>=` instead of `>`: a gap of exactly 2**b gets a filler it does not need
-    span = 2 ** b
-    fields, values = [], []
-    prev = -1
-    for p in np.flatnonzero(flat):
-        while p - prev >= span:
-            prev += span
-            fields.append(span - 1)
-            values.append(0.0)
-        fields.append(p - prev - 1)
-        values.append(flat[p])
-        prev = p
-    return np.array(fields, dtype=np.int64), np.array(values)
+    return _generic(flat, b, filler_at=2 ** b)
 
 
 def first_from_zero(flat, b):

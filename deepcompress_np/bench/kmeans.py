@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.quantize import kmeans_1d, linear_init
 
 N_WEIGHTS = 300 * 784
@@ -80,7 +81,7 @@ def run(seed=0, repeats=3, weights=None, path=DEFAULT_MODEL):
         raise ImportError(
             "the k-means benchmark compares against scikit-learn: pip install scikit-learn"
         ) from err
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+    if not is_integer(repeats) or repeats < 1:
         raise ValueError(f"repeats must be a positive integer, got {repeats!r}")
 
     if weights is not None:

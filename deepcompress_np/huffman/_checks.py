@@ -1,8 +1,8 @@
 """Input checks shared by the Huffman modules (private).
 
 ``_as_int_array`` and ``_as_counts`` turn symbols, counts and code lengths into
-checked integer arrays; ``_check_int`` and ``_check_count`` check single
-integers (a length limit, an alphabet size, a symbol or bit count). The code
+checked integer arrays (single integers such as a length limit, an alphabet
+size or a bit count go through ``deepcompress_np._validate.check_int``). The code
 lengths (``code_lengths.py``), the canonical codes (``canonical.py``) and the
 code table (``table.py``) all start with them.
 """
@@ -33,21 +33,3 @@ def _as_counts(counts):
     if counts.size and counts.min() < 0:
         raise ValueError(f"counts must be non-negative, found {counts.min()}")
     return counts.astype(np.int64)
-
-
-def _check_count(value, what):
-    """A non-negative Python int (any size: a corrupt huge count is caught later)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{what} must be >= 0, got {value}")
-    return int(value)
-
-
-def _check_int(value, what, low, high):
-    """An int in ``[low, high]``, or a clear TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer, got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{what} must be between {low} and {high}, got {value}")
-    return int(value)

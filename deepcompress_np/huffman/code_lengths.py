@@ -21,7 +21,8 @@ import heapq
 
 import numpy as np
 
-from deepcompress_np.huffman._checks import _as_counts, _check_int
+from deepcompress_np._validate import check_int
+from deepcompress_np.huffman._checks import _as_counts
 
 MAX_SYMBOLS = 2**16
 """Largest alphabet a :class:`~deepcompress_np.huffman.HuffmanCode` accepts (symbols 0 to 65535)."""
@@ -99,7 +100,7 @@ def huffman_code_lengths(counts, max_length=None):
     if counts.size > MAX_SYMBOLS:
         raise ValueError(f"at most {MAX_SYMBOLS} symbols are supported, got {counts.size}")
     if max_length is not None:
-        max_length = _check_int(max_length, "max_length", 1, MAX_CODE_LENGTH)
+        max_length = check_int(max_length, "max_length", 1, MAX_CODE_LENGTH)
     lengths = np.zeros(counts.size, dtype=np.uint8)
     used = np.flatnonzero(counts)  # (m,) symbols that occur, ascending
     if used.size == 0:

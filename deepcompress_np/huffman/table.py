@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from deepcompress_np.bitpack import as_byte_array
-from deepcompress_np.huffman._checks import _as_counts, _as_int_array, _check_count, _check_int
+from deepcompress_np._validate import check_int
+from deepcompress_np.huffman._checks import _as_counts, _as_int_array
 from deepcompress_np.huffman.canonical import _check_lengths, canonical_codes
 from deepcompress_np.huffman.code_lengths import MAX_SYMBOLS, huffman_code_lengths
 from deepcompress_np.huffman.decoder import DecodeTables, HuffmanDecodeError, decode_stream
@@ -100,7 +101,7 @@ class HuffmanCode:
         top = int(symbols.max()) + 1 if symbols.size else 0
         if n_symbols is None:
             n_symbols = top
-        n_symbols = _check_int(n_symbols, "n_symbols", 0, MAX_SYMBOLS)
+        n_symbols = check_int(n_symbols, "n_symbols", 0, MAX_SYMBOLS)
         if top > n_symbols:
             raise ValueError(
                 f"symbol {top - 1} is outside the alphabet of {n_symbols} symbols; "
@@ -285,12 +286,12 @@ class HuffmanCode:
             symbols do not end exactly at ``n_bits``).
         """
         buf = as_byte_array(data)
-        n_symbols = _check_count(n_symbols, "n_symbols")
+        n_symbols = check_int(n_symbols, "n_symbols", 0)
         total_bits = 8 * buf.size
         if n_bits is None:
             stream_bits = total_bits
         else:
-            n_bits = _check_count(n_bits, "n_bits")
+            n_bits = check_int(n_bits, "n_bits", 0)
             if n_bits > total_bits:
                 raise HuffmanDecodeError(
                     f"truncated stream: n_bits={n_bits} but the data holds only {total_bits} bits"

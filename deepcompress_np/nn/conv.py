@@ -36,11 +36,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.nn.layers import Layer, _glorot_uniform
 
 
 def _check_positive_int(what, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+    if not is_integer(value) or value < minimum:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepcompress_np._validate import is_integer
+
 
 class Layer:
     """Base class: a layer with no parameters that passes its input through."""
@@ -94,7 +96,7 @@ class Linear(Layer):
     def __init__(self, in_features, out_features, rng=None, name=None):
         super().__init__(name)
         for what, n in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            if not is_integer(n) or n < 1:
                 raise ValueError(f"{what} must be a positive integer, got {n!r}")
         rng = np.random.default_rng(rng)
         self.in_features, self.out_features = int(in_features), int(out_features)

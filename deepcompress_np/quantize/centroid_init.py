@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.quantize._checks import _as_weights
 
 
 def _check_k(k):
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+    if not is_integer(k) or k < 1:
         raise ValueError(f"k (the number of clusters) must be a positive integer, got {k!r}")
     return int(k)
 

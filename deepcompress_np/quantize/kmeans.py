@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.quantize._checks import _as_weights
 
 
@@ -148,7 +149,7 @@ def kmeans_1d(weights, centroids, max_iter=300, tol=1e-4):
         raise ValueError("kmeans_1d needs at least one weight, got none")
     if c.size == 0:
         raise ValueError("kmeans_1d needs at least one centroid, got none")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+    if not is_integer(max_iter) or max_iter < 1:
         raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
     if not np.isfinite(tol) or tol < 0:
         raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")

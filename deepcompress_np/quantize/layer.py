@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from deepcompress_np._validate import check_int
 from deepcompress_np.quantize.centroid_init import INITS, forgy_init
 from deepcompress_np.quantize.kmeans import kmeans_1d
 
@@ -36,13 +37,7 @@ DEFAULT_BITS = {
 
 
 def _check_bits(bits):
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)):
-        raise TypeError(f"bits must be an integer, got {type(bits).__name__}")
-    if not MIN_BITS <= bits <= MAX_BITS:
-        raise ValueError(
-            f"bits must be between {MIN_BITS} and {MAX_BITS} (k = 2**bits clusters), got {bits}"
-        )
-    return int(bits)
+    return check_int(bits, "bits", MIN_BITS, MAX_BITS, note=" (k = 2**bits clusters)")
 
 
 def default_bits(arch, layer):

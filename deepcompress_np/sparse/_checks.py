@@ -11,25 +11,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepcompress_np._validate import check_int, is_integer
+
 MAX_INDEX_BITS = 32
 
 
 def _check_bits(b, what="index bit width b"):
     """Return ``b`` as a Python int after checking it is an integer in 1..32."""
-    if isinstance(b, bool) or not isinstance(b, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer, got {type(b).__name__}")
-    if not 1 <= b <= MAX_INDEX_BITS:
-        raise ValueError(f"{what} must be between 1 and {MAX_INDEX_BITS}, got {b}")
-    return int(b)
+    return check_int(b, what, 1, MAX_INDEX_BITS)
 
 
 def _check_value_bits(value_bits):
     """Return ``value_bits`` as a Python int after checking it is a positive integer."""
-    if isinstance(value_bits, bool) or not isinstance(value_bits, (int, np.integer)):
-        raise TypeError(f"value_bits must be an integer, got {type(value_bits).__name__}")
-    if value_bits < 1:
-        raise ValueError(f"value_bits must be at least 1, got {value_bits}")
-    return int(value_bits)
+    return check_int(value_bits, "value_bits", 1)
 
 
 def _check_weights(dense):
@@ -81,7 +75,7 @@ def _check_shape(shape):
     except TypeError:
         raise TypeError(f"shape must be a tuple of ints, got {type(shape).__name__}") from None
     for d in dims:
-        if isinstance(d, bool) or not isinstance(d, (int, np.integer)):
+        if not is_integer(d):
             raise TypeError(f"shape entries must be integers, got {shape!r}")
         if d < 0:
             raise ValueError(f"shape entries must be non-negative, got {shape!r}")
