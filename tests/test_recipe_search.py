@@ -1,0 +1,179 @@
+"""The automatic recipe search (recipe_search.py, recipes.auto_recipe, compress --budget).
+
+The searches run on small subsets of MNIST with the bundled LeNet-300-100 and
+short schedules, so that each takes seconds, not minutes.
+"""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import deepcompress_np as dc
+from deepcompress_np import recipe_search
+from deepcompress_np.cli import main
+from deepcompress_np.compressed import CompressedModel
+from deepcompress_np.data import load_mnist
+from deepcompress_np.nn import ReLU, Sequential
+from deepcompress_np.recipe_search import BudgetError, kept_fractions, kept_threshold, search_recipe
+from deepcompress_np.recipes import COMPRESSION, CompressionRecipe, auto_recipe
+from deepcompress_np.train import evaluate
+
+BUDGET = 0.02  # 2 points of 1,000 validation images: 20 more mistakes
+#: The bundled recipe's schedule, shortened: one epoch per round, one of centroids.
+SHORT = replace(COMPRESSION["lenet300"], prune_epochs=1, quant_epochs=1)
+FAST = dict(base=SHORT, steps=1, search_epochs=1, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    X, y = load_mnist("fit")
+    X_val, y_val = load_mnist("val")
+    return (X[:2000], y[:2000]), (X_val[:1000], y_val[:1000])
+
+
+@pytest.fixture(scope="module")
+def search(small_data):
+    model = dc.load_pretrained("lenet300")
+    return search_recipe(model, *small_data, BUDGET, seed=0, **FAST)
+
+
+def test_the_chosen_recipe_is_within_the_budget_on_validation(search, small_data):
+    _, (X_val, y_val) = small_data
+    assert search.reference_val_error == evaluate(dc.load_pretrained("lenet300"), X_val, y_val)
+    chosen = search.candidates[search.chosen]
+    assert chosen["kind"] == "final" and chosen["within_budget"]
+    # Measured again here, on the file's bytes: the decoded model meets the budget.
+    decoded = CompressedModel.from_bytes(search.result.data)
+    error = evaluate(decoded, X_val, y_val)
+    assert error == pytest.approx(chosen["val_error"])
+    assert error <= search.reference_val_error + BUDGET
+    assert chosen["file_bytes"] == len(search.result.data)
+    assert search.dense_bytes / len(search.result.data) > 10  # it did compress
+    # The recipe is per layer, with the base recipe's schedule.
+    names = ["ip1", "ip2", "ip3"]
+    assert sorted(search.recipe.keep_fraction) == names and sorted(search.recipe.bits) == names
+    assert search.recipe.prune_epochs == SHORT.prune_epochs and search.recipe.index_bits == {n: "auto" for n in names}
+    assert search.result.recipe == search.recipe
+
+
+def test_the_record_holds_every_candidate_and_round_trips_through_json(search):
+    record = json.loads(json.dumps(search.to_dict()))
+    assert len(record["candidates"]) == len(search.candidates) >= 3
+    assert record["chosen"] == search.chosen
+    for c in record["candidates"]:
+        assert {"kind", "keep_fraction", "bits", "file_bytes", "val_error", "within_budget"} <= set(c)
+        assert c["within_budget"] == (c["val_error"] <= record["val_limit"] + 1e-12)
+    assert CompressionRecipe.from_dict(record["recipe"]) == search.recipe
+    # The final run is one of the searched candidates, the smallest within the budget.
+    searched = [c for c in search.candidates if c["kind"] == "search"]
+    smallest = min((c for c in searched if c["within_budget"]), key=lambda c: c["file_bytes"])
+    assert search.candidates[search.chosen]["keep_fraction"] == smallest["keep_fraction"]
+
+
+def test_the_same_seed_gives_the_same_recipe(search, small_data):
+    again = auto_recipe(dc.load_pretrained("lenet300"), *small_data, BUDGET, seed=0, **FAST)
+    assert again == search.recipe
+
+
+def test_the_top_level_api_exports_auto_recipe():
+    assert dc.auto_recipe is auto_recipe and "auto_recipe" in dc.__all__
+
+
+@pytest.mark.parametrize("budget", [0, 0.0, -0.003])
+def test_a_zero_or_negative_budget_is_refused(budget, small_data):
+    with pytest.raises(ValueError, match="budget must be > 0"):
+        auto_recipe(dc.load_pretrained("lenet300"), *small_data, budget)
+
+
+def test_a_budget_in_points_instead_of_a_fraction_is_refused(small_data):
+    with pytest.raises(ValueError, match="did you mean 0.015"):
+        auto_recipe(dc.load_pretrained("lenet300"), *small_data, 1.5)
+
+
+def test_a_budget_that_is_not_a_number_is_refused(small_data):
+    with pytest.raises(TypeError, match="budget must be a number"):
+        auto_recipe(dc.load_pretrained("lenet300"), *small_data, "0.3")
+
+
+def test_a_model_without_weight_layers_is_refused(small_data):
+    with pytest.raises(ValueError, match="no weight layers"):
+        auto_recipe(Sequential(ReLU(), input_shape=(784,)), *small_data, 0.01)
+
+
+def test_a_budget_no_candidate_meets_is_a_budget_error(small_data):
+    # 1-bit codebooks (two shared weights per layer) lose far more than 0.01 points,
+    # even when no weight is pruned: every candidate misses, up to keeping everything.
+    with pytest.raises(BudgetError, match="even keeping every weight"):
+        search_recipe(dc.load_pretrained("lenet300"), *small_data, 0.0001, bit_choices=(1,), **FAST)
+
+
+def test_a_final_run_that_misses_backs_off_then_gives_up(small_data, monkeypatch):
+    real = recipe_search.compress
+    calls = []
+
+    def first_run_breaks(model, recipe, **kw):
+        calls.append(recipe)
+        result = real(model, recipe, **kw)
+        if len(calls) == 1:  # pretend the full retraining went wrong the first time
+            result.stages[-1]["val_error"] = 0.9
+        return result
+
+    monkeypatch.setattr(recipe_search, "compress", first_run_breaks)
+    found = search_recipe(dc.load_pretrained("lenet300"), *small_data, BUDGET, max_backoffs=1, **FAST)
+    finals = [c for c in found.candidates if c["kind"] == "final"]
+    assert [c["within_budget"] for c in finals] == [False, True]
+    assert finals[1]["file_bytes"] >= finals[0]["file_bytes"]  # backed off to the next larger candidate
+    assert finals[1]["keep_fraction"] != finals[0]["keep_fraction"]
+    assert found.candidates[found.chosen] is finals[1] and found.recipe == calls[1]
+
+    calls.clear()
+    with pytest.raises(BudgetError, match="missed the budget"):
+        search_recipe(dc.load_pretrained("lenet300"), *small_data, BUDGET, max_backoffs=0, **FAST)
+
+
+def test_kept_threshold_interpolates_the_first_crossing():
+    fractions = (0.0, 0.5, 0.9, 0.99)
+    # Increase 0, 0.001, 0.003 (crossing a tolerance of 0.002 halfway from 0.5 to 0.9 pruned), then back down.
+    errors = (0.01, 0.011, 0.013, 0.011)
+    assert kept_threshold(errors, fractions, 0.01, 0.002) == pytest.approx(1 - 0.7)
+    assert kept_threshold(errors, fractions, 0.01, 0.5) == pytest.approx(0.01)  # never crosses
+    assert kept_threshold((0.5, 0.6, 0.7, 0.8), fractions, 0.01, 0.002) == 1.0  # crosses at once
+
+
+def test_the_knob_keeps_big_layers_less_and_sensitive_layers_more():
+    sizes = {"big": 100_000, "small": 1_000}
+    same = recipe_search.allocation_weights({"big": 0.2, "small": 0.2}, sizes)
+    keep = kept_fractions(0.1, same, sizes)
+    assert keep["small"] > keep["big"]  # same sensitivity: the small layer is cheaper to keep
+    weights = recipe_search.allocation_weights({"big": 0.1, "small": 0.1}, {"big": 1000, "small": 1000})
+    more = recipe_search.allocation_weights({"big": 0.1, "small": 0.4}, {"big": 1000, "small": 1000})
+    assert weights["big"] == weights["small"] and more["small"] > more["big"]
+    assert kept_fractions(1e-9, same, sizes) == {"big": 16 / 100_000, "small": 16 / 1_000}  # the floor
+    assert kept_fractions(1e9, same, sizes) == {"big": 1.0, "small": 1.0}
+
+
+def test_cli_budget_prints_the_candidates_and_writes_the_report_and_figure(capsys, tmp_path):
+    out, report = tmp_path / "auto.dcnp", tmp_path / "auto.json"
+    code = main(["compress", "--model", "lenet300", "--budget", "2", "--out", str(out), "--report", str(report),
+                 "--prune-epochs", "1", "--quant-epochs", "1", "--search-examples", "2000", "--search-steps", "1"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "candidate 1: knob" in printed and "chosen after" in printed
+    record = json.loads(report.read_text())
+    search = record["search"]
+    assert search["budget"] == pytest.approx(0.02) and search["candidates"][search["chosen"]]["kind"] == "final"
+    assert record["recipe"] == search["recipe"] and record["file_bytes"] == out.stat().st_size
+    assert search["candidates"][search["chosen"]]["val_error"] <= search["val_limit"]
+    assert report.with_suffix(".png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--budget", "0"], "--budget is in percentage points"),
+    (["--budget", "-1"], "--budget is in percentage points"),
+    (["--figure", "x.png"], "--figure draws the recipe search: it needs --budget"),
+])
+def test_cli_budget_mistakes_get_one_line(capsys, tmp_path, argv, message):
+    code = main(["compress", "--model", "lenet300", "--out", str(tmp_path / "x.dcnp")] + argv)
+    assert code == 2 and message in capsys.readouterr().err
