@@ -258,14 +258,15 @@ def _dense_bytes(model):
     return 4 * sum(int(p.size) for p in model.params().values())
 
 
-def _candidate(model, keep, short_recipe, train, val, *, bit_tolerance, bit_choices, seed):
+def _candidate(model, keep, short_recipe, train, val, *, bit_tolerance, bit_choices, seed, progress_bar):
     """Prune, choose bits, quantize and write the file of one candidate; returns its record."""
     start = time.perf_counter()
     m = copy_model(model)
     recipe = replace(short_recipe, keep_fraction=keep)
-    masks = prune_stage(m, recipe, *train, seed=seed, verbose=False)
+    masks = prune_stage(m, recipe, *train, seed=seed, verbose=False, progress_bar=progress_bar)
     bits, _ = choose_bits(m, masks, *val, bit_tolerance, bit_choices=bit_choices, init=recipe.init, seed=seed)
-    quantized = quantize_stage(m, masks, recipe, *train, bits=bits, seed=seed, verbose=False)
+    quantized = quantize_stage(m, masks, recipe, *train, bits=bits, seed=seed, verbose=False,
+                               progress_bar=progress_bar)
     names = list(keep)
     compressed = CompressedModel.from_quantized(m, quantized, index_bits={n: "auto" for n in names})
     data = compressed.to_bytes()
@@ -290,8 +291,10 @@ def _format(c, dense_bytes):
 # ----------------------------------------------------------------------------
 
 def _check_budget(budget):
-    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not math.isfinite(budget):
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
         raise TypeError(f"budget must be a number (a fraction: 0.003 = 0.3 percentage points), got {budget!r}")
+    if not math.isfinite(budget):
+        raise ValueError(f"budget must be a finite number (a fraction: 0.003 = 0.3 percentage points), got {budget!r}")
     if budget <= 0:
         raise ValueError(f"budget must be > 0 (a fraction: 0.003 = 0.3 percentage points), got {budget!r}; "
                          f"with no loss allowed there is nothing to search -- compress with a hand recipe instead")
@@ -409,7 +412,7 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         if key in tried:  # rounding made two knobs the same recipe
             return tried[key]
         c = _candidate(model, keep, short, short_train, val, bit_tolerance=bit_tolerance, bit_choices=bit_choices,
-                       seed=seed)
+                       seed=seed, progress_bar=progress_bar)
         c.update(knob=knob, ratio=search.dense_bytes / c["file_bytes"],
                  within_budget=bool(c["val_error"] <= search.val_limit + 1e-12))
         search.candidates.append(c)
