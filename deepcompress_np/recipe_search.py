@@ -57,7 +57,12 @@ split (the test split, if given, is only reported at the end).
    error read from the decoded file is checked against the budget. If it
    misses, the search backs off to the next larger candidate within the
    budget (at most ``max_backoffs`` times) before giving up with
-   :class:`BudgetError`.
+   :class:`BudgetError`. The short retraining makes every estimate
+   pessimistic; once a final run is within the budget, the search *calibrates*:
+   the gap between that candidate's estimate and its final error corrects every
+   estimate, the bisection continues below with the corrected estimates, and
+   the smallest corrected candidate gets one more final run, kept only if its
+   measured validation error is within the budget (and its file smaller).
 
 The recipe returned keeps the base recipe's retraining schedule and sets
 ``keep_fraction`` and ``bits`` per layer; ``index_bits`` is ``"auto"`` for
@@ -120,7 +125,11 @@ class RecipeSearch:
         ``ratio``, ``val_error``, ``within_budget``, ``seconds`` (and
         ``test_error`` for final runs when a test split was given).
     chosen : int
-        Index in ``candidates`` of the final run that was accepted.
+        Index in ``candidates`` of the final run that was accepted: the
+        smallest file among the final runs within the budget.
+    gap : float
+        Estimated minus final validation error of the first accepted final
+        run: how much the full schedule recovers beyond the short one.
     result : CompressionResult
         That final run (the compressed model and the file's bytes).
     seconds : float
@@ -137,6 +146,7 @@ class RecipeSearch:
     candidates: list = field(default_factory=list)
     chosen: int = None
     result: CompressionResult = None
+    gap: float = 0.0
     seconds: float = 0.0
 
     @property
@@ -150,7 +160,8 @@ class RecipeSearch:
                 "reference_val_error": self.reference_val_error, "val_limit": self.val_limit,
                 "dense_bytes": self.dense_bytes, "thresholds": self.thresholds,
                 "sensitivity": {"fractions_pruned": list(self.fractions_pruned), "val_error": self.sensitivity},
-                "candidates": self.candidates, "chosen": self.chosen, "seconds": round(self.seconds, 1)}
+                "candidates": self.candidates, "chosen": self.chosen, "gap": self.gap,
+                "seconds": round(self.seconds, 1)}
 
 
 # ----------------------------------------------------------------------------
@@ -311,7 +322,7 @@ def default_base(model):
 
 def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=None, seed=0, data_dir=None,
                   fractions_pruned=FRACTIONS_PRUNED, steepness=3.0, bit_choices=BIT_CHOICES, bit_tolerance=None,
-                  search_epochs=1, search_examples=None, steps=5, max_backoffs=2, verbose=True,
+                  search_epochs=1, search_examples=None, steps=5, max_backoffs=2, calibrate=True, verbose=True,
                   progress_bar=False):
     """The smallest compressed file whose validation error stays within ``budget`` (see the module docstring).
 
@@ -348,6 +359,10 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         Bisection steps after the bracket is found.
     max_backoffs : int >= 0
         How many times a final run that misses the budget is retried with the next larger candidate.
+    calibrate : bool
+        After a final run within the budget, correct the estimates by how much
+        better the full run was than its estimate, search again and try one
+        more, smaller candidate with the full schedule (kept only if it meets the budget).
     verbose, progress_bar : bool
         A line per candidate; progress bars on the scans.
 
@@ -420,16 +435,30 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         say(f"candidate {len(search.candidates)}: " + _format(c, search.dense_bytes), flush=True)
         return c
 
-    knob = min(1.0, knob_max)
-    c = run(knob)
-    if c["within_budget"]:
-        good, bad = knob, None
+    def admissible(c, gap):
+        """Is the candidate's estimate, corrected by ``gap``, within the budget?"""
+        return c["val_error"] - gap <= search.val_limit + 1e-12
+
+    def explore(good, bad, gap):
+        """From a knob within the budget: divide by 4 until one is not, then bisect ``log knob``."""
+        knob = good
         while bad is None and knob * max(weights.values()) > 1e-4:
             knob /= 4
-            if run(knob)["within_budget"]:
+            if admissible(run(knob), gap):
                 good = knob
             else:
                 bad = knob
+        for _ in range(steps if bad is not None else 0):
+            knob = math.sqrt(good * bad)
+            if admissible(run(knob), gap):
+                good = knob
+            else:
+                bad = knob
+
+    knob = min(1.0, knob_max)
+    first = run(knob)
+    if first["within_budget"]:
+        explore(knob, None, 0.0)
     else:
         good, bad = None, knob
         while good is None and knob < knob_max:
@@ -442,41 +471,59 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
             raise BudgetError(
                 f"no candidate keeps the validation error within {100 * budget:.2f} points of the reference's "
                 f"{100 * reference:.2f}%: even keeping every weight (only quantized, short retraining) gives "
-                f"{100 * c['val_error']:.2f}%; allow a larger budget, or more bits (bit_choices)")
-    if bad is not None:
-        for _ in range(steps):
-            knob = math.sqrt(good * bad)
-            if run(knob)["within_budget"]:
-                good = knob
-            else:
-                bad = knob
+                f"{100 * first['val_error']:.2f}%; allow a larger budget, or more bits (bit_choices)")
+        explore(good, bad, 0.0)
 
     # Step 5: the final runs, smallest candidate within the budget first.
-    within = sorted((c for c in search.candidates if c["within_budget"]), key=lambda c: c["file_bytes"])
-    for attempt, c in enumerate(within[:max_backoffs + 1]):
+    def final_run(c, what):
         recipe = replace(base, keep_fraction=dict(c["keep_fraction"]), bits=dict(c["bits"]),
                          index_bits={n: "auto" for n in names})
-        say(f"final run {attempt + 1}: the full schedule of the base recipe on the candidate of knob {c['knob']:.4g}",
-            flush=True)
+        say(f"{what}: the full schedule of the base recipe on the candidate of knob {c['knob']:.4g}", flush=True)
         t0 = time.perf_counter()
         result = compress(model, recipe, train=(X, y), val=val, test=test, seed=seed, verbose=verbose,
                           progress_bar=progress_bar)
-        final = {"kind": "final", "knob": c["knob"], "keep_fraction": dict(c["keep_fraction"]), "bits": dict(c["bits"]),
+        final = {"kind": "final", "knob": c["knob"], "keep_fraction": dict(c["keep_fraction"]),
+                 "bits": dict(c["bits"]),
                  "index_bits": {layer.name: int(layer.index_bits) for layer in result.compressed.layers},
                  "file_bytes": len(result.data), "ratio": search.dense_bytes / len(result.data),
                  "val_error": result.val_error, "test_error": result.test_error,
                  "within_budget": bool(result.val_error <= search.val_limit + 1e-12),
-                 "seconds": round(time.perf_counter() - t0, 1)}
+                 "estimated_val_error": c["val_error"], "seconds": round(time.perf_counter() - t0, 1)}
         search.candidates.append(final)
         say("final: " + _format(final, search.dense_bytes), flush=True)
-        if final["within_budget"]:
+        if final["within_budget"] and (search.result is None or len(result.data) < len(search.result.data)):
             search.recipe, search.result, search.chosen = recipe, result, len(search.candidates) - 1
-            search.seconds = time.perf_counter() - start
-            return search
-    raise BudgetError(
-        f"the final run of every candidate tried ({min(len(within), max_backoffs + 1)}) missed the budget of "
-        f"{100 * budget:.2f} points over the reference's {100 * reference:.2f}% validation error; allow a larger "
-        f"budget, more back-offs (max_backoffs), or longer candidate retraining (search_epochs)")
+        return final
+
+    searched = lambda: [c for c in search.candidates if c["kind"] == "search"]  # noqa: E731
+    within = sorted((c for c in searched() if c["within_budget"]), key=lambda c: c["file_bytes"])
+    for attempt, c in enumerate(within[:max_backoffs + 1]):
+        final = final_run(c, f"final run {attempt + 1}")
+        if final["within_budget"]:
+            break
+    else:
+        raise BudgetError(
+            f"the final run of every candidate tried ({min(len(within), max_backoffs + 1)}) missed the budget of "
+            f"{100 * budget:.2f} points over the reference's {100 * reference:.2f}% validation error; allow a "
+            f"larger budget, more back-offs (max_backoffs), or longer candidate retraining (search_epochs)")
+
+    # Calibration: the full run recovers more than the short one. Correct every estimate by the gap
+    # measured on the accepted candidate, search again below it, and try the smallest corrected one.
+    search.gap = max(0.0, c["val_error"] - final["val_error"])
+    if calibrate and search.gap > 0:
+        say(f"the full run's validation error is {100 * search.gap:.2f} points below its estimate: searching again "
+            f"with every estimate corrected by that gap", flush=True)
+        ok = [c2["knob"] for c2 in searched() if admissible(c2, search.gap)]
+        good = min(ok)
+        below = [c2["knob"] for c2 in searched() if c2["knob"] < good]
+        explore(good, max(below) if below else None, search.gap)
+        done = {tuple(c2["keep_fraction"].values()) for c2 in search.candidates if c2["kind"] == "final"}
+        better = sorted((c2 for c2 in searched() if admissible(c2, search.gap) and c2["file_bytes"] < c["file_bytes"]
+                         and tuple(c2["keep_fraction"].values()) not in done), key=lambda c2: c2["file_bytes"])
+        if better:
+            final_run(better[0], "calibrated final run")  # accepted only if within the budget
+    search.seconds = time.perf_counter() - start
+    return search
 
 
 def _check_options(fractions_pruned, steepness, bit_choices, bit_tolerance, search_epochs, search_examples, steps,

@@ -87,20 +87,23 @@ def test_the_record_holds_every_candidate_and_round_trips_through_json(search):
     assert CompressionRecipe.from_dict(record["recipe"]) == search.recipe
     # The final runs take the searched candidates within the budget, smallest file first, and the
     # chosen one is the first final run within the budget (earlier ones missed: the search backed off).
-    searched = [c for c in search.candidates if c["kind"] == "search"]
+    first_final = next(i for i, c in enumerate(search.candidates) if c["kind"] == "final")
+    searched = [c for c in search.candidates[:first_final] if c["kind"] == "search"]
     within = sorted((c for c in searched if c["within_budget"]), key=lambda c: c["file_bytes"])
     finals = [c for c in search.candidates if c["kind"] == "final"]
-    assert [c["keep_fraction"] for c in finals] == [c["keep_fraction"] for c in within[:len(finals)]]
-    assert [c["within_budget"] for c in finals] == [False] * (len(finals) - 1) + [True]
-    assert search.candidates[search.chosen] is finals[-1]
+    backoffs = next(i for i, c in enumerate(finals) if c["within_budget"]) + 1
+    assert [c["keep_fraction"] for c in finals[:backoffs]] == [c["keep_fraction"] for c in within[:backoffs]]
+    chosen = search.candidates[search.chosen]
+    assert chosen["kind"] == "final" and chosen["within_budget"]
+    assert chosen["file_bytes"] == min(c["file_bytes"] for c in finals if c["within_budget"])
 
 
 def test_the_same_seed_gives_the_same_recipe(search, model, digits):
     train_data, val, test = digits
     again = auto_recipe(model, train_data, val, BUDGET, seed=0, test=test, return_search=True, **FAST)
     assert again.recipe == search.recipe
-    untimed = lambda s: [{k: v for k, v in c.items() if k != "seconds"} for c in s.candidates]  # noqa: E731
-    assert untimed(again) == untimed(search)
+    untimed = lambda cs: [{k: v for k, v in c.items() if k != "seconds"} for c in cs]  # noqa: E731
+    assert untimed(again.candidates) == untimed(search.candidates)
     assert again.result.data == search.result.data
 
 
@@ -170,6 +173,29 @@ def test_a_final_run_that_misses_backs_off_then_gives_up(model, digits, monkeypa
     calls.clear()
     with pytest.raises(BudgetError, match="missed the budget"):
         search_recipe(model, *digits[:2], BUDGET, max_backoffs=0, **FAST)
+
+
+def test_calibration_searches_again_when_the_full_run_beats_its_estimate(model, digits):
+    # Six epochs per round in the final run against one in the candidates: the full run is better than
+    # its estimate, so the search corrects the estimates by the gap and tries one more, smaller file.
+    train_data, val, _ = digits
+    found = search_recipe(model, train_data, val, 0.01, **{**FAST, "base": CompressionRecipe(
+        prune_epochs=6, quant_epochs=2, prune_lr=0.01, batch_size=32)})
+    first_final = next(i for i, c in enumerate(found.candidates) if c["kind"] == "final")
+    accepted = found.candidates[first_final]
+    assert accepted["within_budget"]
+    assert found.gap == pytest.approx(accepted["estimated_val_error"] - accepted["val_error"]) and found.gap > 0
+    later = found.candidates[first_final + 1:]
+    assert any(c["kind"] == "search" for c in later)  # the search went on below
+    calibrated = [c for c in later if c["kind"] == "final"]
+    assert len(calibrated) == 1 and calibrated[0]["file_bytes"] < accepted["file_bytes"]
+    assert calibrated[0]["estimated_val_error"] - found.gap <= found.val_limit + 1e-12
+    # Kept only if it meets the budget.
+    assert found.candidates[found.chosen] is (calibrated[0] if calibrated[0]["within_budget"] else accepted)
+    without = search_recipe(model, train_data, val, 0.01, calibrate=False, **{**FAST, "base": CompressionRecipe(
+        prune_epochs=6, quant_epochs=2, prune_lr=0.01, batch_size=32)})
+    untimed = lambda cs: [{k: v for k, v in c.items() if k != "seconds"} for c in cs]  # noqa: E731
+    assert untimed(without.candidates) == untimed(found.candidates[:first_final + 1])
 
 
 def test_kept_threshold_interpolates_the_first_crossing():
