@@ -128,6 +128,10 @@ def plot_recipe_search(search, ax=None):
     ax.axhline(100 * record["reference_val_error"], color="gray", linestyle=":", linewidth=1,
                label="reference (uncompressed)")
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
     ax.set_xlabel("compression ratio (dense float32 bytes / file bytes)")
     ax.set_ylabel("validation error (%)")
     ax.set_title("Automatic recipe search: the smallest file within the budget")

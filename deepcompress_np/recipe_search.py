@@ -62,7 +62,8 @@ split (the test split, if given, is only reported at the end).
    the gap between that candidate's estimate and its final error corrects every
    estimate, the bisection continues below with the corrected estimates, and
    the smallest corrected candidate gets one more final run, kept only if its
-   measured validation error is within the budget (and its file smaller).
+   measured validation error is within the budget (and its file smaller);
+   up to ``calibration_rounds`` times, each with the gap of the last accepted run.
 
 The recipe returned keeps the base recipe's retraining schedule and sets
 ``keep_fraction`` and ``bits`` per layer; ``index_bits`` is ``"auto"`` for
@@ -128,8 +129,9 @@ class RecipeSearch:
         Index in ``candidates`` of the final run that was accepted: the
         smallest file among the final runs within the budget.
     gap : float
-        Estimated minus final validation error of the first accepted final
-        run: how much the full schedule recovers beyond the short one.
+        Estimated minus final validation error of the accepted final run the
+        last calibration started from (0 without calibration): how much the
+        full schedule recovers beyond the short one.
     result : CompressionResult
         That final run (the compressed model and the file's bytes).
     seconds : float
@@ -322,7 +324,8 @@ def default_base(model):
 
 def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=None, seed=0, data_dir=None,
                   fractions_pruned=FRACTIONS_PRUNED, steepness=3.0, bit_choices=BIT_CHOICES, bit_tolerance=None,
-                  search_epochs=1, search_examples=None, steps=5, max_backoffs=2, calibrate=True, verbose=True,
+                  search_epochs=1, search_examples=None, steps=4, max_backoffs=2, calibration_rounds=2,
+                  verbose=True,
                   progress_bar=False):
     """The smallest compressed file whose validation error stays within ``budget`` (see the module docstring).
 
@@ -359,10 +362,11 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         Bisection steps after the bracket is found.
     max_backoffs : int >= 0
         How many times a final run that misses the budget is retried with the next larger candidate.
-    calibrate : bool
+    calibration_rounds : int >= 0
         After a final run within the budget, correct the estimates by how much
         better the full run was than its estimate, search again and try one
-        more, smaller candidate with the full schedule (kept only if it meets the budget).
+        more, smaller candidate with the full schedule (kept only if it meets
+        the budget); at most this many times.
     verbose, progress_bar : bool
         A line per candidate; progress bars on the scans.
 
@@ -389,7 +393,7 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
     if not isinstance(base, CompressionRecipe):
         raise TypeError(f"base must be a CompressionRecipe, got {type(base).__name__}")
     _check_options(fractions_pruned, steepness, bit_choices, bit_tolerance, search_epochs, search_examples, steps,
-                   max_backoffs)
+                   max_backoffs, calibration_rounds)
     bit_tolerance = budget / 10 if bit_tolerance is None else float(bit_tolerance)
     (X, y), val, test = resolve_data(model, train, val, test, data_dir=data_dir, seed=seed)
     model = copy_model(model)
@@ -475,7 +479,7 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         explore(good, bad, 0.0)
 
     # Step 5: the final runs, smallest candidate within the budget first.
-    def final_run(c, what):
+    def final_run(c, what, gap=0.0):
         recipe = replace(base, keep_fraction=dict(c["keep_fraction"]), bits=dict(c["bits"]),
                          index_bits={n: "auto" for n in names})
         say(f"{what}: the full schedule of the base recipe on the candidate of knob {c['knob']:.4g}", flush=True)
@@ -488,7 +492,8 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
                  "file_bytes": len(result.data), "ratio": search.dense_bytes / len(result.data),
                  "val_error": result.val_error, "test_error": result.test_error,
                  "within_budget": bool(result.val_error <= search.val_limit + 1e-12),
-                 "estimated_val_error": c["val_error"], "seconds": round(time.perf_counter() - t0, 1)}
+                 "estimated_val_error": c["val_error"], "gap_used": gap,
+                 "seconds": round(time.perf_counter() - t0, 1)}
         search.candidates.append(final)
         say("final: " + _format(final, search.dense_bytes), flush=True)
         if final["within_budget"] and (search.result is None or len(result.data) < len(search.result.data)):
@@ -509,25 +514,31 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
 
     # Calibration: the full run recovers more than the short one. Correct every estimate by the gap
     # measured on the accepted candidate, search again below it, and try the smallest corrected one.
-    search.gap = max(0.0, c["val_error"] - final["val_error"])
-    if calibrate and search.gap > 0:
-        say(f"the full run's validation error is {100 * search.gap:.2f} points below its estimate: searching again "
-            f"with every estimate corrected by that gap", flush=True)
-        ok = [c2["knob"] for c2 in searched() if admissible(c2, search.gap)]
-        good = min(ok)
-        below = [c2["knob"] for c2 in searched() if c2["knob"] < good]
-        explore(good, max(below) if below else None, search.gap)
-        done = {tuple(c2["keep_fraction"].values()) for c2 in search.candidates if c2["kind"] == "final"}
-        better = sorted((c2 for c2 in searched() if admissible(c2, search.gap) and c2["file_bytes"] < c["file_bytes"]
-                         and tuple(c2["keep_fraction"].values()) not in done), key=lambda c2: c2["file_bytes"])
-        if better:
-            final_run(better[0], "calibrated final run")  # accepted only if within the budget
+    for round_ in range(calibration_rounds):
+        accepted = search.candidates[search.chosen]
+        gap = accepted["estimated_val_error"] - accepted["val_error"]
+        if gap <= 0:
+            break
+        search.gap = gap
+        say(f"calibration {round_ + 1}: the full run's validation error is {100 * gap:.2f} points below its "
+            f"estimate; searching again with every estimate corrected by that gap", flush=True)
+        good = min(c["knob"] for c in searched() if admissible(c, gap))
+        below = [c["knob"] for c in searched() if c["knob"] < good]
+        explore(good, max(below) if below else None, gap)
+        done = {tuple(c["keep_fraction"].values()) for c in search.candidates if c["kind"] == "final"}
+        better = sorted((c for c in searched() if admissible(c, gap) and c["file_bytes"] < accepted["file_bytes"]
+                         and tuple(c["keep_fraction"].values()) not in done), key=lambda c: c["file_bytes"])
+        if not better:
+            break
+        final = final_run(better[0], f"calibrated final run {round_ + 1}", gap)  # kept only if within the budget
+        if not final["within_budget"]:
+            break
     search.seconds = time.perf_counter() - start
     return search
 
 
 def _check_options(fractions_pruned, steepness, bit_choices, bit_tolerance, search_epochs, search_examples, steps,
-                   max_backoffs):
+                   max_backoffs, calibration_rounds):
     f = np.asarray(fractions_pruned, dtype=float)
     if f.ndim != 1 or f.size < 2 or np.any(f < 0) or np.any(f >= 1) or np.any(np.diff(f) <= 0):
         raise ValueError(f"fractions_pruned must be at least two increasing fractions in [0, 1), got "
@@ -542,7 +553,7 @@ def _check_options(fractions_pruned, steepness, bit_choices, bit_tolerance, sear
                                       or not 0 <= bit_tolerance < 1):
         raise ValueError(f"bit_tolerance must be a fraction in [0, 1), got {bit_tolerance!r}")
     for name, value, low in (("search_epochs", search_epochs, 1), ("steps", steps, 0),
-                             ("max_backoffs", max_backoffs, 0)):
+                             ("max_backoffs", max_backoffs, 0), ("calibration_rounds", calibration_rounds, 0)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
     if search_examples is not None and (not isinstance(search_examples, (int, np.integer)) or
