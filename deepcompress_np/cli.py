@@ -98,7 +98,7 @@ def _search(model, base, args, train=None, val=None, test=None):
         raise CommandError(f"--budget is in percentage points of validation error, above 0 and below 100 "
                            f"(e.g. --budget 0.5), got {args.budget:g}")
     options = {"search_epochs": args.search_epochs, "search_examples": args.search_examples,
-               "steps": args.search_steps}
+               "steps": args.search_steps, "calibration_rounds": args.calibration_rounds}
     print(f"searching for the smallest file within {args.budget:g} points of the reference's validation error")
     search = search_recipe(model, train, val, args.budget / 100, test=test, base=base, seed=args.seed,
                            data_dir=args.data_dir, verbose=True, progress_bar=True,
@@ -421,7 +421,10 @@ def build_parser():
                                                                    "round of each candidate (default 1)")
     p.add_argument("--search-examples", type=int, default=None, help="with --budget: retrain the candidates on a "
                                                                      "random subset of this many training examples")
-    p.add_argument("--search-steps", type=int, default=None, help="with --budget: bisection steps (default 5)")
+    p.add_argument("--search-steps", type=int, default=None, help="with --budget: bisection steps (default 4)")
+    p.add_argument("--calibration-rounds", type=int, default=None,
+                   help="with --budget: extra full runs on candidates whose estimate, corrected by the last full "
+                        "run's gap, is within the budget (default 2)")
     add_force(p, "--out, --report and --figure")
 
     p = add("demo", cmd_demo, "the main job: compress the bundled LeNet-300-100 and write the file and figures")

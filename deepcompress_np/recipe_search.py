@@ -123,8 +123,11 @@ class RecipeSearch:
         One per candidate, in the order tried: ``kind`` ("search": short
         retraining, estimated; "final": the full run, measured), ``knob``,
         ``keep_fraction``, ``bits``, ``index_bits``, ``file_bytes``,
-        ``ratio``, ``val_error``, ``within_budget``, ``seconds`` (and
-        ``test_error`` for final runs when a test split was given).
+        ``ratio``, ``val_error``, ``within_budget`` (of that error),
+        ``gap_used`` (the calibration gap a candidate was judged with, 0
+        before calibration), ``seconds``; final runs also hold their
+        candidate's ``estimated_val_error`` and ``test_error`` (None without a
+        test split).
     chosen : int
         Index in ``candidates`` of the final run that was accepted: the
         smallest file among the final runs within the budget.
@@ -288,15 +291,19 @@ def _candidate(model, keep, short_recipe, train, val, *, bit_tolerance, bit_choi
             "file_bytes": len(data), "val_error": evaluate(m, *val), "seconds": round(time.perf_counter() - start, 1)}
 
 
-def _format(c, dense_bytes):
+def _format(c, dense_bytes, val_limit):
     keep = " ".join(f"{n} {100 * f:.3g}%" for n, f in c["keep_fraction"].items())
     bits = "/".join(str(b) for b in c["bits"].values())
     what = "final, measured" if c["kind"] == "final" else "estimated"
     test = f", test {100 * c['test_error']:.2f}%" if c.get("test_error") is not None else ""
     knob = f"knob {c['knob']:.4g}: " if c.get("knob") is not None else ""
+    verdict = f"{'within' if c['within_budget'] else 'OVER'} budget"
+    if c["kind"] == "search" and c.get("gap_used"):
+        corrected = c["val_error"] - c["gap_used"]
+        verdict += (f"; corrected by the {100 * c['gap_used']:.2f}-point gap: {100 * corrected:.2f}% -> "
+                    f"{'within' if corrected <= val_limit + 1e-12 else 'OVER'}")
     return (f"{knob}kept {keep}; bits {bits}; {c['file_bytes']:,} B ({dense_bytes / c['file_bytes']:.1f}x); "
-            f"val error {100 * c['val_error']:.2f}%{test} ({what}) -> "
-            f"{'within' if c['within_budget'] else 'OVER'} budget  [{c['seconds']} s]")
+            f"val error {100 * c['val_error']:.2f}%{test} ({what}) -> {verdict}  [{c['seconds']} s]")
 
 
 # ----------------------------------------------------------------------------
@@ -425,7 +432,7 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
     knob_max = max(1.0 / g for g in weights.values())  # every layer keeps everything
     tried = {}
 
-    def run(knob):
+    def run(knob, gap=0.0):
         keep = kept_fractions(knob, weights, sizes)
         key = tuple(keep.values())
         if key in tried:  # rounding made two knobs the same recipe
@@ -433,10 +440,10 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         c = _candidate(model, keep, short, short_train, val, bit_tolerance=bit_tolerance, bit_choices=bit_choices,
                        seed=seed, progress_bar=progress_bar)
         c.update(knob=knob, ratio=search.dense_bytes / c["file_bytes"],
-                 within_budget=bool(c["val_error"] <= search.val_limit + 1e-12))
+                 within_budget=bool(c["val_error"] <= search.val_limit + 1e-12), gap_used=gap)
         search.candidates.append(c)
         tried[key] = c
-        say(f"candidate {len(search.candidates)}: " + _format(c, search.dense_bytes), flush=True)
+        say(f"candidate {len(search.candidates)}: " + _format(c, search.dense_bytes, search.val_limit), flush=True)
         return c
 
     def admissible(c, gap):
@@ -448,13 +455,13 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         knob = good
         while bad is None and knob * max(weights.values()) > 1e-4:
             knob /= 4
-            if admissible(run(knob), gap):
+            if admissible(run(knob, gap), gap):
                 good = knob
             else:
                 bad = knob
         for _ in range(steps if bad is not None else 0):
             knob = math.sqrt(good * bad)
-            if admissible(run(knob), gap):
+            if admissible(run(knob, gap), gap):
                 good = knob
             else:
                 bad = knob
@@ -495,7 +502,7 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
                  "estimated_val_error": c["val_error"], "gap_used": gap,
                  "seconds": round(time.perf_counter() - t0, 1)}
         search.candidates.append(final)
-        say("final: " + _format(final, search.dense_bytes), flush=True)
+        say("final: " + _format(final, search.dense_bytes, search.val_limit), flush=True)
         if final["within_budget"] and (search.result is None or len(result.data) < len(search.result.data)):
             search.recipe, search.result, search.chosen = recipe, result, len(search.candidates) - 1
         return final

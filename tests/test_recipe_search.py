@@ -226,7 +226,8 @@ def test_the_knob_keeps_big_layers_less_and_sensitive_layers_more():
 def test_cli_budget_prints_the_candidates_and_writes_the_report_and_figure(capsys, tmp_path):
     out, report = tmp_path / "auto.dcnp", tmp_path / "auto.json"
     code = main(["compress", "--model", "lenet300", "--budget", "2", "--out", str(out), "--report", str(report),
-                 "--prune-epochs", "1", "--quant-epochs", "1", "--search-examples", "2000", "--search-steps", "1"])
+                 "--prune-epochs", "1", "--quant-epochs", "1", "--search-examples", "2000", "--search-steps", "1",
+                 "--calibration-rounds", "0"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "candidate 1: knob" in printed and "chosen after" in printed
