@@ -25,6 +25,8 @@ out when a data set comes without it.
 from __future__ import annotations
 
 import math
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -141,7 +143,7 @@ def load_data_file(path, n_classes=None):
             raise ValueError(f"{path}: not an .npz archive; write the data with {_WRITE_HINT}")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         raise ValueError(f"{path}: not a readable .npz archive ({e}); write it with {_WRITE_HINT}") from None
     with archive:
         names = set(archive.files)
@@ -160,11 +162,15 @@ def load_data_file(path, n_classes=None):
         for key in sorted(names):
             try:
                 arrays[key] = archive[key]
-            except ValueError:
+            except ValueError as e:
+                if "pickle" not in str(e):
+                    raise ValueError(f"{path}: {key!r} is not a readable array ({e})") from None
                 # NumPy refuses object arrays without pickle; say what to store instead, not how to unpickle.
                 raise TypeError(f"{path}: {key!r} holds Python objects, not numbers; store a numeric array, "
                                 f"e.g. np.asarray({key}, dtype={'np.int64' if key[0] == 'y' else 'np.float32'})"
                                 ) from None
+            except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+                raise ValueError(f"{path}: {key!r} is damaged ({e}); write the file again") from None
     splits = {}
     for split in ("train", "val", "test"):
         if f"x_{split}" not in arrays:
