@@ -130,7 +130,8 @@ def _recipe(model, args):
     ``--recipe R.json`` (a :class:`CompressionRecipe` as JSON), or ``--keep``
     and ``--bits`` (one value for every weight layer, the other knobs at their
     defaults), or else the bundled recipe of a LeNet; then the
-    ``--prune-epochs``/``--quant-epochs`` overrides.
+    ``--prune-epochs``, ``--quant-epochs``, ``--prune-lr`` and ``--quant-lr``
+    overrides.
     """
     from deepcompress_np.recipes import CompressionRecipe, bundled_recipe
 
@@ -159,7 +160,7 @@ def _recipe(model, args):
         raise CommandError(f"this model ({_model_name(model, '?')}) has no bundled recipe: pass --keep F --bits B "
                            f"(one value for every weight layer) or --recipe R.json (per layer: its weight layers "
                            f"are {names})")
-    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs")
+    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs", "prune_lr", "quant_lr")
                if getattr(args, name, None) is not None}
     try:
         return dataclasses.replace(recipe, **changes).for_model(model)
@@ -450,6 +451,8 @@ def build_parser():
     def add_epochs(p):
         p.add_argument("--prune-epochs", type=int, default=None, help="retraining epochs per pruning round")
         p.add_argument("--quant-epochs", type=int, default=None, help="epochs of centroid fine-tuning")
+        p.add_argument("--prune-lr", type=float, default=None, help="learning rate of the retraining after pruning")
+        p.add_argument("--quant-lr", type=float, default=None, help="learning rate of the centroid fine-tuning")
 
     p = add("train", cmd_train, "train a reference net from scratch on MNIST")
     p.add_argument("--model", choices=ARCH_CHOICES, required=True)
@@ -472,6 +475,7 @@ def build_parser():
                                                             "(default: the bundled recipe of a LeNet)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--prune-epochs", type=int, default=None, help="retraining epochs per pruning round")
+    p.add_argument("--prune-lr", type=float, default=None, help="learning rate of the retraining")
     p.add_argument("--seed", type=int, default=0)
     add_force(p)
 
@@ -484,6 +488,7 @@ def build_parser():
     p.add_argument("--out", required=True, help="where to save the quantized model (.npz)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quant-epochs", type=int, default=None, help="epochs of centroid fine-tuning")
+    p.add_argument("--quant-lr", type=float, default=None, help="learning rate of the centroid fine-tuning")
     p.add_argument("--seed", type=int, default=0)
     add_force(p)
 
