@@ -133,7 +133,7 @@ def _recipe(model, args):
     ``--prune-epochs``, ``--quant-epochs``, ``--prune-lr`` and ``--quant-lr``
     overrides.
     """
-    from deepcompress_np.recipes import CompressionRecipe, bundled_recipe
+    from deepcompress_np.recipes import COMPRESSION, CompressionRecipe
 
     recipe_file = getattr(args, "recipe", None)
     scalars = {name: getattr(args, arg) for name, arg in (("keep_fraction", "keep"), ("bits", "bits"))
@@ -151,27 +151,21 @@ def _recipe(model, args):
                                f"writes") from None
         except (TypeError, ValueError) as e:
             raise CommandError(f"{path}: {e}") from None
-    elif model.arch in _bundled() and len(scalars) < 2:
-        recipe = dataclasses.replace(bundled_recipe(model), **scalars)  # e.g. the bundled recipe with --bits 4
+    elif model.arch in COMPRESSION and len(scalars) < 2:
+        recipe = dataclasses.replace(COMPRESSION[model.arch], **scalars)  # e.g. the bundled recipe with --bits 4
     elif scalars:
         recipe = CompressionRecipe(**scalars)
     else:
         names = [layer.name for layer in model.weight_layers()]
-        raise CommandError(f"this model ({_model_name(model, '?')}) has no bundled recipe: pass --keep F --bits B "
-                           f"(one value for every weight layer) or --recipe R.json (per layer: its weight layers "
-                           f"are {names})")
+        raise CommandError(f"only {sorted(COMPRESSION)} have a bundled recipe: pass --keep F --bits B (one value "
+                           f"for every weight layer) or --recipe R.json (values per layer: this model's weight "
+                           f"layers are {names})")
     changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs", "prune_lr", "quant_lr")
                if getattr(args, name, None) is not None}
     try:
         return dataclasses.replace(recipe, **changes).for_model(model)
     except ValueError as e:
         raise CommandError(f"{recipe_file or 'the recipe'}: {e}") from None
-
-
-def _bundled():
-    from deepcompress_np.recipes import COMPRESSION
-
-    return COMPRESSION
 
 
 def _load_weights(args):
