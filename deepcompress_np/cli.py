@@ -71,15 +71,9 @@ def _load_any(path):
 
 
 def _spec(model):
-    """The architecture description of a model or a compressed model (see ``architecture.py``)."""
-    spec = getattr(model, "architecture", None)
-    if isinstance(spec, dict):  # a CompressedModel read from a version-2 file
-        return spec
-    if callable(spec):  # a Sequential
-        return spec()
-    from deepcompress_np.models import build  # a CompressedModel of a version-1 file: a LeNet by name
-
-    return build(model.arch).architecture()
+    """The architecture description of a model (``model.architecture()``) or a compressed model (its attribute)."""
+    spec = model.architecture
+    return spec if isinstance(spec, dict) else spec()
 
 
 def _input_shape_and_classes(model):
