@@ -575,3 +575,28 @@ def test_index_bits_default_to_auto_and_are_checked():
                        ({"fc1": "best"}, "from 1 to 16")):
         with pytest.raises(ValueError, match=match):
             CompressedModel.from_quantized(model, quantized, index_bits=bad)
+
+
+def test_random_edits_of_the_architecture_give_the_project_error_or_a_network_that_runs(small):
+    """500 seeded one-byte edits of the architecture JSON, resealed: refused, or a valid network that runs."""
+    rng = np.random.default_rng(0)
+    f = split_file(small)
+    alphabet = b'0123456789[]{}",:-.eE tfnrualsNI\\'
+    outcomes = {"refused": 0, "runs": 0, "large": 0}
+    for _ in range(500):
+        arch = bytearray(f["arch"])
+        arch[rng.integers(len(arch))] = alphabet[rng.integers(len(alphabet))]
+        data = join_file(dict(f, arch=bytes(arch)))
+        try:
+            model = CompressedModel.from_bytes(data)
+        except CompressedFileError:
+            outcomes["refused"] += 1
+            continue
+        shape = model.input_shape
+        if np.prod(shape) > 100_000:  # a valid but large input: not run here
+            outcomes["large"] += 1
+            continue
+        out = model.forward(rng.normal(size=(2,) + shape).astype(np.float32))
+        assert out.shape[0] == 2 and np.all(np.isfinite(out))
+        outcomes["runs"] += 1
+    assert outcomes["refused"] > 300 and outcomes["runs"] > 0, outcomes
