@@ -114,3 +114,172 @@ def save_demo_figures(compressed_path, folder):
     fig.savefig(paths[-1], dpi=120)
     plt.close(fig)
     return paths
+
+
+# ============================================================================
+# The course's figures (tutorials 00-05): plotting moved out of the notebooks
+# so that their cells show the lesson, not matplotlib.
+# ============================================================================
+
+def plot_weight_histograms(model, keep=0.08, axes=None):
+    """One histogram per weight layer, counts on a log axis so the tails show.
+
+    The shaded band marks the weights of smallest magnitude a layer would lose
+    if it kept only its largest ``keep`` fraction. Returns the Axes.
+    """
+    plt = _pyplot()
+    layers = model.weight_layers()
+    if axes is None:
+        _, axes = plt.subplots(1, len(layers), figsize=(4.4 * len(layers), 3.8))
+    for ax, layer in zip(np.atleast_1d(axes), layers):
+        w = layer.params["W"].ravel()
+        threshold = np.quantile(np.abs(w), 1 - keep)
+        ax.hist(w, bins=120, color="tab:blue")
+        ax.axvspan(-threshold, threshold, color="tab:red", alpha=0.15, label=f"smallest {1 - keep:.0%} of |w|")
+        ax.set_yscale("log")
+        ax.set_title(f"{layer.name}: {w.size:,} weights")
+        ax.set_xlabel("weight value")
+        ax.set_ylabel("number of weights (log scale)")
+        ax.legend(fontsize=8, loc="upper right")
+    return axes
+
+
+def plot_masked_update(pruned_values, drift, axes=None):
+    """Tutorial 01's experiment: where the pruned weights end up under three update rules.
+
+    Parameters
+    ----------
+    pruned_values : dict[label, ndarray]
+        The weights at pruned positions after the last step, per rule.
+    drift : dict[label, list of float]
+        Mean |w| over the pruned positions after each step, per rule.
+
+    Left: histogram of |w| at the pruned positions (log-spaced bins); a rule
+    that keeps them at exactly 0 has no bar and is named in the legend.
+    Right: the mean |w| step by step. Returns the Axes.
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    nonzero = [np.abs(v[v != 0]) for v in pruned_values.values()]
+    low = min((a.min() for a in nonzero if a.size), default=1e-8)
+    high = max((a.max() for a in nonzero if a.size), default=1.0)
+    bins = np.logspace(np.log10(low), np.log10(high), 50)
+    for (label, values), color in zip(pruned_values.items(), ("tab:blue", "tab:orange", "tab:green")):
+        values = np.abs(np.asarray(values))
+        n_zero = int(np.sum(values == 0))
+        if values.size - n_zero:
+            axes[0].hist(values[values != 0], bins=bins, histtype="step", lw=1.8, color=color,
+                         label=f"{label}: {values.size - n_zero:,} non-zero")
+        else:
+            axes[0].plot([], [], color=color, label=f"{label}: all {values.size:,} exactly 0")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("|w| at a pruned position after the last step (log scale)")
+    axes[0].set_ylabel("number of pruned weights")
+    axes[0].set_title("Where the pruned weights end up")
+    for (label, values), style in zip(drift.items(), ("o-", "s--", "^-")):
+        if max(values) > 0:  # a log axis cannot show an exact zero
+            axes[1].plot(range(1, len(values) + 1), values, style, label=label)
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("SGD steps after pruning")
+    axes[1].set_ylabel("mean |w| over the pruned connections")
+    axes[1].set_title("How far they drift (exactly 0 is not drawn)")
+    for ax in axes:
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    return axes
+
+
+def plot_storage_by_format(totals, ax=None):
+    """Grouped bars of the weight storage per network and format, on a linear axis with every bar labelled.
+
+    ``totals[net][format]`` is in bits and must hold a ``"dense"`` entry;
+    each bar is labelled with its size in kB and how many times smaller than
+    dense it is. Returns the Axes.
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4))
+    formats = list(next(iter(totals.values())))
+    width = 0.8 / len(formats)
+    for i, fmt in enumerate(formats):
+        for j, t in enumerate(totals.values()):
+            kb = t[fmt] / 8e3
+            bar = ax.bar(j + (i - (len(formats) - 1) / 2) * width, kb, width=width, color=f"C{i}",
+                         label=fmt if j == 0 else None)[0]
+            ratio = "" if fmt == "dense" else f"\n{t['dense'] / t[fmt]:.0f}x"
+            ax.text(bar.get_x() + width / 2, kb, f"{kb:,.0f}{ratio}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(totals)), list(totals))
+    ax.set_ylabel("storage of the weights (kB, linear)")
+    ax.set_title("Weight storage of the pruned networks, by format (label: kB, times smaller than dense)")
+    ax.margins(y=0.15)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_stages(stages, paper_errors=None, axes=None):
+    """Size and test error after each stage of the pipeline (paper Figure 1 with our numbers).
+
+    Parameters
+    ----------
+    stages : list of (name, test error, bytes)
+        The first entry is the dense reference.
+    paper_errors : tuple (reference, compressed), optional
+        The paper's test errors (Table 1), drawn as dashed lines for scale.
+
+    The size panel is linear, each bar labelled with how many times smaller
+    than dense it is; the error axis starts at 0, so a change of a few tenths
+    of a point looks as small as it is. Returns the Axes.
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    names = [name for name, _, _ in stages]
+    dense = stages[0][2]
+    bars = axes[0].bar(names, [size / 1000 for _, _, size in stages], color=["0.6"] + ["C0"] * (len(stages) - 1))
+    for bar, (_, _, size) in zip(bars, stages):
+        axes[0].text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{size / 1000:,.1f} kB\n{dense / size:.0f}x",
+                     ha="center", va="bottom", fontsize=8)
+    axes[0].set_ylabel("size (kB, linear)")
+    axes[0].set_title("Size after each stage (label: times smaller than dense)")
+    axes[0].margins(y=0.2)
+    errors = [100 * error for _, error, _ in stages]
+    axes[1].plot(names, errors, "o-", label="ours (10,000 test images)")
+    for x, e in enumerate(errors):
+        axes[1].annotate(f"{e:.2f}%", (x, e), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
+    if paper_errors is not None:
+        axes[1].axhline(100 * paper_errors[0], color="tab:red", ls="--", lw=1, label="paper, reference")
+        axes[1].axhline(100 * paper_errors[1], color="tab:red", ls=":", lw=1, label="paper, compressed")
+    axes[1].set_ylim(0, 1.5 * max(errors + [100 * e for e in (paper_errors or ())]))
+    axes[1].set_ylabel("test error (%, axis from 0)")
+    axes[1].set_title("Test error after each stage")
+    axes[1].grid(alpha=0.3)
+    axes[1].legend(fontsize=8, loc="lower right")
+    for ax in axes:
+        ax.tick_params(axis="x", labelsize=8)
+    return axes
+
+
+def plot_weight_journey(steps, ax=None):
+    """One weight through the stages, one row per stage: what is stored and how many bits it takes.
+
+    ``steps`` is a list of dicts with ``stage``, ``stored`` (text shown in a
+    monospace box) and ``bits`` (a number or a short text), e.g. from
+    :func:`deepcompress_np.course.follow_one_weight`. Returns the Axes.
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 0.9 * len(steps) + 0.6))
+    for row, step in enumerate(steps):
+        y = len(steps) - 1 - row
+        ax.text(0.0, y, step["stage"], ha="left", va="center", fontsize=9, fontweight="bold")
+        ax.text(0.27, y, step["stored"], ha="left", va="center", fontsize=9, family="monospace",
+                bbox=dict(boxstyle="round", fc=plt.cm.Pastel1(row % 9), ec="0.5"))
+        ax.text(1.0, y, str(step["bits"]), ha="right", va="center", fontsize=9)
+        if row:
+            ax.annotate("", xy=(0.1, y + 0.3), xytext=(0.1, y + 0.7), arrowprops={"arrowstyle": "->", "color": "0.5"})
+    ax.text(1.0, len(steps) - 0.35, "bits", ha="right", va="bottom", fontsize=9, fontstyle="italic")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(-0.6, len(steps) - 0.2)
+    ax.axis("off")
+    return ax

@@ -192,3 +192,15 @@ def test_from_relative_index_mutants_are_rejected_with_a_hint(mutant, hint):
 
 def test_the_decoder_check_reports_a_stub_as_not_implemented():
     assert "not implemented yet" in check_from_relative_index(stub).report
+
+
+def test_the_library_version_passes_and_rejects_bad_input():
+    from deepcompress_np.prune import keep_fractions_for_budget
+
+    assert check_choose_keep_fractions(keep_fractions_for_budget)
+    with pytest.raises(ValueError, match="in \\[0, 1\\)"):
+        keep_fractions_for_budget({"a": [0.1]}, [1.0], 0.1)
+    with pytest.raises(ValueError, match="2 errors for 3 fractions"):
+        keep_fractions_for_budget({"a": [0.1, 0.2]}, [0.0, 0.5, 0.9], 0.1)
+    with pytest.raises(TypeError, match="budget must be a number"):
+        keep_fractions_for_budget({"a": [0.1]}, [0.0], "1%")

@@ -4,7 +4,8 @@
   turn sensitivity curves (Han et al. 2015 §5, Figure 6; one layer pruned at a
   time, no retraining, validation error) into a per-layer pruning recipe:
   for every layer, the smallest kept fraction whose validation error stays
-  within the budget; checked by :func:`check_choose_keep_fractions`.
+  within the budget; checked by :func:`check_choose_keep_fractions` against
+  :func:`deepcompress_np.prune.keep_fractions_for_budget`.
 * ``from_relative_index(fields, values, shape) -> ndarray`` (02): the decoder
   of relative indexing with filler zeros (paper §2, Figure 2): rebuild the
   dense layer from its fields (zeros skipped before each entry) and values,
@@ -22,6 +23,7 @@ import math
 import numpy as np
 
 from deepcompress_np.checks._core import Case, _short, run_check
+from deepcompress_np.prune import keep_fractions_for_budget
 
 __all__ = ["check_choose_keep_fractions", "check_from_relative_index"]
 
@@ -31,12 +33,7 @@ __all__ = ["check_choose_keep_fractions", "check_from_relative_index"]
 # ----------------------------------------------------------------------------
 
 def _choose_reference(curves, fractions_pruned, budget):
-    pruned = np.asarray(fractions_pruned, dtype=np.float64)
-    chosen = {}
-    for name, errors in curves.items():
-        within = pruned[np.asarray(errors, dtype=np.float64) <= budget]
-        chosen[name] = float(1.0 - within.max()) if within.size else 1.0
-    return chosen
+    return keep_fractions_for_budget(curves, fractions_pruned, budget)
 
 
 def _choose_cases():
