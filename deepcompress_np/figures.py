@@ -283,3 +283,161 @@ def plot_weight_journey(steps, ax=None):
     ax.set_ylim(-0.6, len(steps) - 0.2)
     ax.axis("off")
     return ax
+
+
+def lower_envelope(points):
+    """The (size, error) points no smaller model beats, in increasing size: the best error at each size."""
+    front, best = [], np.inf
+    for size, err in sorted(points):
+        if err < best:
+            front.append((size, err))
+            best = err
+    return front
+
+
+def plot_pruning_and_quantization(prune_only, quant_only, both, unpruned, pruned, size_bits, reference_error,
+                                  top=2.0, axes=None):
+    """The paper's Figures 6 and 7 on our network (tutorial 03).
+
+    Parameters
+    ----------
+    prune_only, quant_only, both : list of (size fraction, test error)
+        Pruning alone, quantization alone, and every pruned-and-quantized net.
+    unpruned, pruned : tuple (kept %, list of (size fraction, error) over ``size_bits``)
+        Two networks quantized to each of ``size_bits``; the last entry is 32 bits (not quantized).
+    reference_error : float
+    top : float
+        Upper end of the error axes in percentage points; points above it are marked at the top with
+        their value.
+
+    Returns the Axes.
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    ax6, ax7 = axes
+
+    def mark_off_chart(ax, xs, ys):
+        for x, y in zip(xs, ys):
+            if y > top:
+                ax.annotate(f"{y:.1f}", (x, top), xytext=(0, -12), textcoords="offset points", ha="center",
+                            fontsize=8, arrowprops={"arrowstyle": "->"})
+
+    def loss(pts):
+        return [100 * (e - reference_error) for _, e in pts]
+
+    def size(pts):
+        return [100 * s for s, _ in pts]
+
+    ax6.plot(size(prune_only), loss(prune_only), "s-", color="tab:purple", label="pruning only")
+    ax6.plot(size(quant_only), loss(quant_only), "^-", color="tab:olive", label="quantization only")
+    ax6.scatter(size(both), loss(both), color="tab:red", s=14, alpha=0.5,
+                label="pruning + quantization, each level x bits")
+    for pts in (prune_only, quant_only, both):
+        mark_off_chart(ax6, size(pts), loss(pts))
+    front = lower_envelope(both)
+    ax6.plot(size(front), loss(front), "-", color="tab:red", label="pruning + quantization, best at each size")
+    ax6.set_xscale("log")
+    ax6.set_xticks([2, 5, 10, 20, 50, 100], ["2%", "5%", "10%", "20%", "50%", "100%"])
+    ax6.set_xlabel("compressed size (% of the dense float32 model, log scale)")
+    ax6.set_ylabel("test error increase over the reference (points)")
+    ax6.set_title("LeNet-300-100: error against size (paper Figure 6)")
+    ax6.legend(fontsize=8, loc="upper right")
+    for (kept, pts), style in ((unpruned, "o--"), (pruned, "o-")):
+        cost = [100 * (e - pts[-1][1]) for _, e in pts[:-1]]
+        ax7.plot(size_bits[:-1], cost, style, label=f"{kept:.1f}% of weights kept")
+        mark_off_chart(ax7, size_bits[:-1], cost)
+    ax7.set_xlabel("bits per weight (all layers)")
+    ax7.set_ylabel("error increase over the same net in float32 (points)")
+    ax7.set_title("Quantization without fine-tuning, unpruned vs pruned (paper Figure 7)")
+    ax7.legend()
+    for ax in axes:
+        ax.axhline(0, color="gray", lw=0.8)
+        ax.set_ylim(-0.5, top)
+        ax.grid(True, which="both", alpha=0.3)
+    return axes
+
+
+def draw_code_tree(words, labels, weights, ax, title):
+    """Draw the binary tree of a prefix code (tutorial 04).
+
+    Parameters
+    ----------
+    words : dict[symbol, str]
+        The code word of each symbol, as a string of '0' and '1'.
+    labels : dict[symbol, str]
+        Text shown in each leaf.
+    weights : dict[symbol, int]
+        Count of each symbol; every inner node shows the total count of the leaves below it.
+    ax : matplotlib Axes
+    title : str
+
+    Leaves are placed left to right in the order of their code words, each inner node above the middle
+    of its children; the vertical axis is the depth, i.e. the code length. Returns the Axes.
+    """
+    nodes = {""}
+    for w in words.values():
+        nodes.update(w[:i] for i in range(len(w) + 1))
+    x = {words[s]: rank for rank, s in enumerate(sorted(words, key=words.get))}
+    for p in sorted(nodes, key=len, reverse=True):  # children before parents
+        if p not in x:
+            x[p] = np.mean([x[p + bit] for bit in "01" if p + bit in nodes])
+    below = {p: sum(weights[s] for s, w in words.items() if w.startswith(p)) for p in nodes}
+    leaf_of = {w: s for s, w in words.items()}
+    for p in nodes:
+        for bit in "01":
+            if p + bit in nodes:
+                ax.plot([x[p], x[p + bit]], [-len(p), -len(p) - 1], color="0.6", zorder=1)
+                ax.text((x[p] + x[p + bit]) / 2, -len(p) - 0.5, bit, color="tab:red", fontsize=8,
+                        ha="right" if bit == "0" else "left", va="center")
+    for p in nodes:
+        if p in leaf_of:
+            ax.text(x[p], -len(p), f"{labels[leaf_of[p]]}\n{below[p]}", ha="center", va="center",
+                    fontsize=9, bbox=dict(boxstyle="round", fc="tab:blue", ec="none", alpha=0.25), zorder=2)
+        else:
+            ax.text(x[p], -len(p), str(below[p]), ha="center", va="center", fontsize=8,
+                    bbox=dict(boxstyle="circle", fc="white", ec="0.4"), zorder=2)
+    depth = max(len(w) for w in words.values())
+    ax.set_yticks(-np.arange(depth + 1), np.arange(depth + 1))
+    ax.set_ylabel("depth = code length (bits)")
+    ax.set_xticks([])
+    ax.set_xlim(-0.7, len(words) - 0.3)
+    ax.set_ylim(-depth - 0.6, 0.6)
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title)
+    return ax
+
+
+def plot_training_history(history, window=20, axes=None):
+    """Training loss per mini-batch (log axis, with a moving average) and validation error per epoch.
+
+    ``history`` is what :func:`deepcompress_np.train.train` returns (with ``X_val``). Returns the Axes.
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax_loss, ax_val = axes
+    step_loss = np.array(history["step_loss"])
+    steps_per_epoch = len(step_loss) // len(history["epoch"])
+    smooth = np.convolve(step_loss, np.ones(window) / window, mode="valid")
+    ax_loss.plot(step_loss, lw=0.6, alpha=0.4, label="loss of each mini-batch")
+    ax_loss.plot(np.arange(window - 1, len(step_loss)), smooth, lw=1.8, label=f"moving average of {window} steps")
+    for epoch in history["epoch"][:-1]:
+        ax_loss.axvline(epoch * steps_per_epoch, color="grey", ls=":", lw=1)
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("training step (mini-batch)")
+    ax_loss.set_ylabel("softmax cross-entropy (log scale)")
+    ax_loss.set_title("Training loss")
+    ax_loss.legend()
+    val_percent = 100 * np.array(history["val_error"])
+    ax_val.plot(history["epoch"], val_percent, "o-")
+    for epoch, err in zip(history["epoch"], val_percent):
+        ax_val.annotate(f"{err:.2f}%", (epoch, err), textcoords="offset points", xytext=(0, 7), ha="center")
+    ax_val.set_xticks(history["epoch"])
+    ax_val.set_ylim(0, 1.3 * val_percent.max())
+    ax_val.margins(x=0.1)
+    ax_val.set_xlabel("epoch")
+    ax_val.set_ylabel("validation error (%, axis from 0)")
+    ax_val.set_title("Error on the 10,000 'val' images")
+    return axes
