@@ -345,6 +345,6 @@ def follow_one_weight(reference, pruned, compressed, data, layer="ip1", entry=No
         {"stage": "Huffman code words", "bits": ls + lf, "code_word": (word_s, word_f),
          "stored": f"weight symbol {symbol} -> {word_s} ({ls} bits);  field {field} -> {word_f} ({lf} bits)"},
         {"stage": "bytes in the file", "bits": ls + lf, "byte_offset": (weight_bit // 8, index_bit // 8),
-         "stored": f"byte {weight_bit // 8:,} = {data[weight_bit // 8]:08b}, bit {weight_bit % 8} on;  "
-                   f"byte {index_bit // 8:,} = {data[index_bit // 8]:08b}, bit {index_bit % 8} on"},
+         "stored": f"byte {weight_bit // 8:,} = {data[weight_bit // 8]:08b}, word starts at its bit {weight_bit % 8};  "
+                   f"byte {index_bit // 8:,} = {data[index_bit // 8]:08b}, word starts at its bit {index_bit % 8}"},
     ]

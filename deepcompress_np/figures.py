@@ -269,11 +269,11 @@ def plot_weight_journey(steps, ax=None):
     """
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(12, 0.9 * len(steps) + 0.6))
+        _, ax = plt.subplots(figsize=(14, 0.8 * len(steps) + 0.6))
     for row, step in enumerate(steps):
         y = len(steps) - 1 - row
         ax.text(0.0, y, step["stage"], ha="left", va="center", fontsize=9, fontweight="bold")
-        ax.text(0.27, y, step["stored"], ha="left", va="center", fontsize=9, family="monospace",
+        ax.text(0.22, y, step["stored"], ha="left", va="center", fontsize=8, family="monospace",
                 bbox=dict(boxstyle="round", fc=plt.cm.Pastel1(row % 9), ec="0.5"))
         ax.text(1.0, y, str(step["bits"]), ha="right", va="center", fontsize=9)
         if row:
