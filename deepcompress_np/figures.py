@@ -441,3 +441,46 @@ def plot_training_history(history, window=20, axes=None):
     ax_val.set_ylabel("validation error (%, axis from 0)")
     ax_val.set_title("Error on the 10,000 'val' images")
     return axes
+
+
+def plot_index_width_tradeoff(layers, widths, best, axes=None):
+    """Fillers and bits per surviving weight against the field width b, one curve per layer (tutorial 02).
+
+    Parameters
+    ----------
+    layers : dict[label, (mask, value bits)]
+    widths : array of int
+        The field widths tried, 1, 2, ...
+    best : dict[label, int]
+        The best width of each layer, marked with a star.
+
+    Left: fillers per surviving weight (log axis; a width with no filler has no point). Right: the
+    relative-index storage per surviving weight, index and value. Returns the Axes.
+    """
+    from deepcompress_np import sparse
+
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    widths = np.asarray(widths)
+    for label, (mask, v) in layers.items():
+        a = int(mask.sum())
+        fillers = np.array([sparse.count_fillers(mask, b) for b in widths])
+        per_weight = np.array([sparse.relative_index_bits(mask, b, v) for b in widths]) / a
+        style = "--" if label.startswith("LeNet-5") else "-"
+        axes[0].plot(widths, np.where(fillers > 0, fillers / a, np.nan), style, marker="o", ms=3, label=label)
+        line, = axes[1].plot(widths, per_weight, style, marker="o", ms=3, label=label)
+        b = best[label]
+        axes[1].plot(b, per_weight[list(widths).index(b)], "*", ms=14, color=line.get_color())
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("fillers per surviving weight (log scale)")
+    axes[0].set_title("Filler zeros against the field width")
+    axes[1].set_ylabel("bits per surviving weight (index + value)")
+    axes[1].set_title("Relative-index storage against the field width (star: best b)")
+    axes[1].set_ylim(0, 40)
+    for ax in axes:
+        ax.set_xlabel("field width b (bits)")
+        ax.set_xticks(widths)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    return axes
