@@ -285,8 +285,8 @@ def follow_one_weight(reference, pruned, compressed, data, layer="ip1", entry=No
         The file's bytes: the code words are read from them, not recomputed.
     layer : str
     entry : int, optional
-        Which stored entry of the layer; default the first that is a real
-        weight (not a filler) with a non-zero gap field.
+        Which stored entry of the layer; default the first real weight (not
+        a filler) whose field is the layer's most common non-zero field.
 
     Returns
     -------
@@ -305,8 +305,9 @@ def follow_one_weight(reference, pruned, compressed, data, layer="ip1", entry=No
     candidates = np.flatnonzero((stored.symbols > 0) & (stored.fields > 0))
     if entry is None:
         if not candidates.size:
-            raise ValueError(f"layer {layer!r} has no stored weight with a non-zero gap field; pass entry=")
-        entry = int(candidates[0])
+            raise ValueError(f"layer {layer!r} has no stored weight with a non-zero field; pass entry=")
+        typical = np.bincount(stored.fields[candidates]).argmax()  # the most common non-zero field
+        entry = int(candidates[stored.fields[candidates] == typical][0])
     if not 0 <= entry < stored.n_entries or stored.symbols[entry] == 0:
         raise ValueError(f"entry must index a stored weight (not a filler) of {layer!r}, 0..{stored.n_entries - 1}")
     position = int(stored.positions()[entry])
