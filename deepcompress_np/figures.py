@@ -484,3 +484,166 @@ def plot_index_width_tradeoff(layers, widths, best, axes=None):
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
     return axes
+
+
+def plot_huffman_streams(layer, weight_code, field_code, axes=None):
+    """Both streams of a stored layer with their Huffman code lengths (tutorial 04, paper Figure 5).
+
+    Left: the weight stream, each cluster drawn at its centroid value and the filler symbol at 0.
+    Right: the index stream, one bar per field value. Counts on a log axis (base 2); the orange dots,
+    on the right axes, are the code lengths, short words at the top. Returns the Axes.
+    """
+    from deepcompress_np.huffman import entropy_bits
+
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(13, 4.2))
+    k = layer.codebook.size
+    weight_counts = np.bincount(layer.symbols, minlength=k + 1)
+    field_counts = np.bincount(layer.fields, minlength=2 ** layer.index_bits)
+    ax = axes[0]
+    used = weight_counts[1:] > 0
+    ax.vlines(layer.codebook[used], 0.5, weight_counts[1:][used], color="tab:blue", lw=2.5,
+              label="cluster (shared weight)")
+    ax.vlines([0.0], 0.5, weight_counts[0], color="tab:gray", lw=4, label="filler zero (symbol 0)")
+    ax.set_xlabel("weight value (centroid of the cluster)")
+    ax.set_title(f"{layer.name} weight stream: {layer.n_entries:,} symbols, "
+                 f"H = {entropy_bits(weight_counts):.2f} bits")
+    ax.legend(loc="upper left", fontsize=8)
+    twin = ax.twinx()
+    twin.plot(layer.codebook[used], weight_code.lengths[1:][used], "o", ms=3, color="tab:orange")
+    twin.plot([0.0], weight_code.lengths[:1], "o", ms=4, color="tab:orange")
+    twins = [twin]
+    ax = axes[1]
+    f = np.arange(field_counts.size)
+    ax.bar(f[field_counts > 0], field_counts[field_counts > 0], color="tab:green")
+    ax.set_xlabel(f"field (pruned positions skipped, gap - 1; {layer.index_bits} bits, "
+                  f"so 0..{field_counts.size - 1})")
+    ax.set_title(f"{layer.name} index stream: {layer.n_entries:,} fields, H = {entropy_bits(field_counts):.2f} bits")
+    twin = ax.twinx()
+    twin.plot(f[field_counts > 0], field_code.lengths[field_counts > 0], "o", ms=3, color="tab:orange")
+    twins.append(twin)
+    for ax in axes:
+        ax.set_yscale("log", base=2)
+        ax.set_ylim(0.5, None)
+        ax.set_ylabel("count (log scale)")
+    for twin in twins:
+        twin.set_ylabel("Huffman code length (bits)", color="tab:orange")
+        twin.set_ylim(twin.get_ylim()[1], 0)  # short code words at the top
+    return axes
+
+
+def plot_bits_per_symbol(rows, ax=None):
+    """Fixed-width code, Huffman code and entropy bound, in bits per symbol, for every stream (tutorial 04).
+
+    ``rows`` hold ``layer``, ``stream``, ``n`` (symbols) and the bits ``fixed``, ``huffman`` and
+    ``entropy`` of the whole stream. Returns the Axes.
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(10, 3.8))
+    pos = np.arange(len(rows))
+    for offset, key, label, color in ((-0.27, "fixed", "fixed width", "tab:gray"),
+                                      (0.0, "huffman", "Huffman", "tab:blue"),
+                                      (0.27, "entropy", "entropy bound", "tab:orange")):
+        ax.bar(pos + offset, [r[key] / r["n"] for r in rows], width=0.27, label=label, color=color)
+    ax.set_xticks(pos, [f"{r['layer']}\n{r['stream']}" for r in rows])
+    ax.set_ylabel("bits per symbol")
+    ax.set_title("Fixed-width code vs Huffman code vs entropy, for every stream")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_initialisations(w, inits, title, axes=None):
+    """A layer's weights (PDF and CDF) with the starting centroids of each initialisation (paper Figure 4).
+
+    ``inits`` maps a method's name to its centroids. Returns the two Axes (distribution, centroids).
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax_pdf, ax_init = axes
+    ax_pdf.hist(w, bins=120, density=True, color="tab:red", alpha=0.45, label="PDF (histogram)")
+    ax_pdf.set_ylabel("density")
+    ax_cdf = ax_pdf.twinx()
+    ax_cdf.plot(np.sort(w), np.arange(1, w.size + 1) / w.size, color="tab:blue", label="CDF")
+    ax_cdf.set_ylabel("cumulative fraction of weights")
+    ax_cdf.set_ylim(0, 1)
+    ax_pdf.set_title(title)
+    handles, labels = ax_pdf.get_legend_handles_labels()
+    handles2, labels2 = ax_cdf.get_legend_handles_labels()
+    ax_pdf.legend(handles + handles2, labels + labels2, loc="upper left")
+    for row, (name, c) in enumerate(inits.items()):
+        ax_init.scatter(c, np.full(len(c), row), color=INIT_COLORS.get(name, f"C{row}"), s=30)
+    ax_init.set_yticks(range(len(inits)), list(inits))
+    ax_init.set_ylim(-0.7, len(inits) - 0.3)
+    ax_init.set_xlabel("weight value")
+    ax_init.set_title("starting centroids", fontsize=10)
+    return axes
+
+
+INIT_COLORS = {"forgy": "tab:orange", "density": "tab:blue", "linear": "tab:green"}
+
+
+def plot_error_by_bits(bits, panels, baseline, axes=None):
+    """Test error against bits per weight, one line per initialisation, one panel per stage (tutorial 03).
+
+    ``panels`` is a list of (title, {init: [error per bit width]}); ``baseline`` the error of the
+    unquantized net, drawn dashed. The error axis starts at 0. Returns the Axes.
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(12, 4), sharey=True)
+    top = 0
+    for ax, (title, table) in zip(axes, panels):
+        for init, errors in table.items():
+            ax.plot(list(bits), 100 * np.array(errors), marker="o", color=INIT_COLORS.get(init), label=init)
+            top = max(top, 100 * max(errors))
+        ax.axhline(100 * baseline, color="gray", ls="--", label="pruned, 32-bit weights")
+        ax.set_xlabel("bits per weight (all layers)")
+        ax.set_title(title)
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylim(0, 1.1 * top)
+    axes[0].set_ylabel("test error (%, axis from 0)")
+    axes[0].legend()
+    return axes
+
+
+def plot_weight_panels(panels, axes=None):
+    """Histograms of one layer's surviving weights at several stages, on shared bins (tutorial 01).
+
+    ``panels`` is a list of (title, weights). Returns the Axes.
+    """
+    plt = _pyplot()
+    if axes is None:
+        _, axes = plt.subplots(1, len(panels), figsize=(4.4 * len(panels), 3.5))
+    limit = max(np.abs(w).max() for _, w in panels)
+    bins = np.linspace(-limit, limit, 121)
+    for ax, (title, w) in zip(axes, panels):
+        ax.hist(w, bins=bins)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("weight value")
+        ax.set_ylabel("number of weights")
+        ax.text(0.02, 0.95, f"{w.size:,} weights", transform=ax.transAxes, va="top", fontsize=9)
+    return axes
+
+
+def plot_accuracy_against_sparsity(kept_levels, no_retrain, retrained, reference, ax=None):
+    """Validation error against the fraction pruned, without and with retraining (tutorial 01).
+
+    The error axis is logarithmic: the two curves span two orders of magnitude. Returns the Axes.
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    pruned_pct = [100 * (1 - f) for f in kept_levels]
+    ax.plot(pruned_pct, [100 * e for e in no_retrain], "o-", label="pruned, no retraining")
+    ax.plot(pruned_pct, [100 * e for e in retrained], "s-", label="pruned + 1 epoch of retraining")
+    ax.axhline(100 * reference, color="k", ls=":", lw=1, label="unpruned")
+    ax.set_yscale("log")
+    ax.set_xlabel("weights pruned away, every layer (%)")
+    ax.set_ylabel("validation error (%, log scale)")
+    ax.set_title("Accuracy against sparsity")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    return ax
