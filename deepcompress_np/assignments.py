@@ -13,6 +13,9 @@ Each tutorial holds its exercises in code cells, between nbgrader's markers::
 and the docstring stay: the stub has the same signature), clears every
 output, and leaves everything else as it is. The check cell after each
 exercise then reports "not implemented yet" until the student fills it in.
+An inline question's answer cell (a markdown cell that nbgrader grades by
+hand) holds a model answer in the tutorial; :func:`blank_answers` replaces
+its text by ``YOUR ANSWER HERE``, as ``nbgrader generate_assignment`` does.
 
 Notebooks are read and written as JSON with the standard library; no
 Jupyter package is needed to generate them.
@@ -54,9 +57,26 @@ def _source(cell):
     return "".join(src) if isinstance(src, list) else src
 
 
+ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
+
+
+def is_answer_cell(cell):
+    """True for an inline question's answer: a markdown cell nbgrader marks as a solution graded by hand."""
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "markdown" and bool(nbgrader.get("solution")) and bool(nbgrader.get("grade"))
+
+
+def blank_answers(nb):
+    """Replace the model answer of every inline question's answer cell by ``YOUR ANSWER HERE``, in place."""
+    for cell in nb.get("cells", []):
+        if is_answer_cell(cell):
+            cell["source"] = ANSWER_PLACEHOLDER
+    return nb
+
+
 def student_notebook(notebook):
     """The student version of a notebook (a dict as read from JSON); the input is not changed."""
-    nb = json.loads(json.dumps(notebook))
+    nb = blank_answers(json.loads(json.dumps(notebook)))
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue

@@ -9,7 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from deepcompress_np.assignments import BEGIN, END, student_notebook, write_student_notebooks
+from deepcompress_np.assignments import (ANSWER_PLACEHOLDER, BEGIN, END, is_answer_cell, student_notebook,
+                                        write_student_notebooks)
 
 TUTORIALS = Path(__file__).resolve().parent.parent / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
@@ -96,8 +97,36 @@ def test_student_versions_hold_no_solution_code(tmp_path):
         original = json.loads(solution.read_text())
         assert [c["cell_type"] for c in nb["cells"]] == [c["cell_type"] for c in original["cells"]]
         for a, b in zip(nb["cells"], original["cells"]):
-            if BEGIN not in _source(b):
+            if is_answer_cell(b):  # an inline question: the model answer is replaced
+                assert _source(a) == ANSWER_PLACEHOLDER and _source(b) not in text
+            elif BEGIN not in _source(b):
                 assert _source(a) == _source(b)
+
+
+def test_student_version_blanks_model_answers_only():
+    answer_meta = {"nbgrader": {"grade": True, "solution": True, "locked": False, "points": 1,
+                                "grade_id": "q_x_1", "schema_version": 3}, "tags": ["question"]}
+    notebook = {"cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "**Question.** Why?"},
+        {"cell_type": "markdown", "metadata": answer_meta, "source": ["**Your answer:** ", "because."]},
+        {"cell_type": "markdown", "metadata": {"nbgrader": {"solution": False, "grade": False}}, "source": "Text."},
+        {"cell_type": "code", "metadata": {"nbgrader": {"solution": True, "grade": True}}, "source": "x = 1",
+         "outputs": [], "execution_count": 1},
+    ]}
+    student = student_notebook(notebook)
+    assert [_source(c) for c in student["cells"]] == ["**Question.** Why?", ANSWER_PLACEHOLDER, "Text.", "x = 1"]
+    assert _source(notebook["cells"][1]) == "**Your answer:** because."  # the input is not changed
+
+
+def test_every_tutorial_has_inline_questions_graded_by_hand():
+    for path in NOTEBOOKS:
+        cells = json.loads(path.read_text())["cells"]
+        answers = [c for c in cells if is_answer_cell(c)]
+        assert len(answers) >= 2, f"{path.name} has {len(answers)} inline questions"
+        for cell in answers:
+            meta = cell["metadata"]
+            assert "question" in meta.get("tags", []) and meta["nbgrader"]["points"] >= 1
+            assert meta["nbgrader"]["grade_id"].startswith("q_") and len(_source(cell)) > 40
 
 
 def test_generator_refuses_to_overwrite_notebooks(tmp_path):
