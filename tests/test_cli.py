@@ -11,7 +11,6 @@ import pytest
 
 from deepcompress_np.cli import main
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def run(capsys, *argv):
@@ -33,7 +32,7 @@ def test_console_script_is_the_same_program():
 def test_evaluate_json_on_the_bundled_model(capsys):
     from deepcompress_np.models import load_pretrained
 
-    code, out, _ = run(capsys, "evaluate", DATA / "lenet300.npz", "--json")
+    code, out, _ = run(capsys, "evaluate", "lenet300", "--json")  # the bundled net, by name
     assert code == 0
     result = json.loads(out)
     assert result["n_test"] == 10000 and result["compressed"] is False
