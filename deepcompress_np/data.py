@@ -1,8 +1,8 @@
 """MNIST: the data set of the paper's first experiments, read from the original IDX files.
 
 Deep Compression (Han, Mao and Dally, ICLR 2016) first shows its pipeline on two
-small networks trained on MNIST, LeNet-300-100 and LeNet-5 (paper §5.1, Table 2
-to Table 4). This module loads those 70,000 hand-written digits with nothing
+small networks trained on MNIST, LeNet-300-100 and LeNet-5 (paper §5.1, Tables 1
+to 3). This module loads those 70,000 hand-written digits with nothing
 but the standard library and NumPy.
 
 MNIST is shipped as four files in the IDX format. An IDX file is a tiny header
