@@ -114,3 +114,19 @@ def test_demo_writes_the_file_the_report_and_the_figures(capsys, tmp_path):
     # a second run may overwrite what the first wrote (the folder is marked as ours)
     code, _, _ = run(capsys, "demo", "--out-dir", out, "--prune-epochs", "1", "--quant-epochs", "1")
     assert code == 0
+
+
+def test_download_mnist_finds_files_already_there_without_downloading(capsys, monkeypatch, tmp_path):
+    from deepcompress_np import data
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "_download", lambda *a: pytest.fail("nothing should be downloaded"))
+    code, out, _ = run(capsys, "download-mnist", "--data-dir", Path(__file__).resolve().parent.parent / "data")
+    assert code == 0 and "MNIST is ready" in out and "t10k-images-idx3-ubyte" in out
+
+
+def test_evaluate_prefers_a_file_named_like_a_bundled_net(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lenet300").write_bytes(b"not a model")
+    code, _, err = run(capsys, "evaluate", "lenet300")
+    assert code == 2 and "lenet300" in err  # the user's file is read (and refused), not the bundled net
