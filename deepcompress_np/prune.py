@@ -27,7 +27,7 @@ Connections for Efficient Neural Networks" (NIPS 2015), cited below as
 * neurons left with no incoming or no outgoing connection are dead and can be
   removed (Han 2015 §3.5) -- :func:`dead_neurons`;
 * per-layer sensitivity, error against the fraction pruned, without retraining
-  (Han 2015 §4, Figure 5) picks the per-layer quality parameters --
+  (Han 2015 §5, Figure 6) picks the per-layer quality parameters --
   :func:`sensitivity`.
 """
 
@@ -350,7 +350,7 @@ def dead_neurons(model, masks):
 
 
 def sensitivity(model, X, y, fractions_pruned=(0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98), layers=None):
-    """Han 2015 Figure 5: error against the fraction pruned, one layer at a time, without retraining.
+    """Han 2015 §5, Figure 6: error against the fraction pruned, one layer at a time, without retraining.
 
     Each layer in turn is pruned to each fraction by magnitude while every
     other layer is left intact; the model is restored afterwards.
