@@ -248,3 +248,31 @@ def test_cli_budget_mistakes_get_one_line(capsys, tmp_path, argv, message):
     code = main(["compress", "--model", "lenet300", "--out", str(tmp_path / "x.dcnp")] + argv)
     assert code == 2 and message in capsys.readouterr().err
 
+
+
+def test_cli_budget_on_your_own_model_and_data(capsys, tmp_path, model, digits):
+    """``compress --weights M.npz --data D.npz --budget PP``: any saved model, data in Keras' mnist.npz layout."""
+    from deepcompress_np.models import save_model
+
+    (X, y), (X_val, y_val), (X_test, y_test) = digits
+    weights, data = tmp_path / "mlp.npz", tmp_path / "digits.npz"
+    save_model(weights, model)
+    np.savez(data, x_train=X, y_train=y, x_val=X_val, y_val=y_val, x_test=X_test, y_test=y_test)
+    out, report = tmp_path / "mlp.dcnp", tmp_path / "mlp.json"
+    code = main(["compress", "--weights", str(weights), "--data", str(data), "--budget", "2", "--out", str(out),
+                 "--report", str(report), "--prune-epochs", "3", "--quant-epochs", "2", "--prune-lr", "0.01",
+                 "--search-steps", "2"])
+    printed = capsys.readouterr().out
+    assert code == 0 and "candidate 1: knob" in printed
+    search = json.loads(report.read_text())["search"]
+    chosen = search["candidates"][search["chosen"]]
+    assert chosen["within_budget"] and chosen["file_bytes"] == out.stat().st_size
+    # The validation split of the data file is what the budget is measured on.
+    assert search["reference_val_error"] == evaluate(model, X_val, y_val)
+    assert evaluate(CompressedModel.load(out), X_val, y_val) <= search["val_limit"]
+    assert search["recipe"]["prune_lr"] == 0.01  # the overrides set the final run's schedule
+
+
+def test_cli_budget_refuses_keep_and_bits(capsys, tmp_path):
+    code = main(["compress", "--model", "lenet300", "--budget", "1", "--keep", "0.1", "--out", str(tmp_path / "x")])
+    assert code == 2 and "--budget chooses the kept fractions and bits itself" in capsys.readouterr().err
