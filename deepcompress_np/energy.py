@@ -229,7 +229,7 @@ def format_energy_table(networks):
 
     ``networks`` maps a network's name to the result of :func:`network_energy`.
     """
-    lines = [f"{'network':9s} {'layer':6s} " + " ".join(f"{f + ' MB':>13s} {f + ' uJ':>13s}" for f in FORMS)
+    lines = [f"{'network':13s} {'layer':6s} " + " ".join(f"{f + ' MB':>13s} {f + ' uJ':>13s}" for f in FORMS)
              + f" {'dense/compr.':>13s}"]
     for net, result in networks.items():
         forms = result["forms"]
@@ -237,8 +237,8 @@ def format_energy_table(networks):
             cells = " ".join(f"{forms[f]['layers'][i]['bytes'] / 1e6:13.3f} {forms[f]['layers'][i]['total_pj'] / 1e6:13.3f}"
                              for f in FORMS)
             ratio = forms["dense"]["layers"][i]["total_pj"] / forms["compressed"]["layers"][i]["total_pj"]
-            lines.append(f"{net:9s} {name:6s} {cells} {ratio:12.1f}x")
+            lines.append(f"{net:13s} {name:6s} {cells} {ratio:12.1f}x")
         cells = " ".join(f"{forms[f]['bytes'] / 1e6:13.3f} {forms[f]['total_pj'] / 1e6:13.3f}" for f in FORMS)
-        lines.append(f"{net:9s} {'total':6s} {cells} {result['dense_over_compressed']:12.1f}x")
-        lines.append(f"{'':9s} {'from':6s} " + " ".join(f"{forms[f]['location'].upper():>27s}" for f in FORMS))
+        lines.append(f"{net:13s} {'total':6s} {cells} {result['dense_over_compressed']:12.1f}x")
+        lines.append(f"{'':13s} {'from':6s} " + " ".join(f"{forms[f]['location'].upper():>27s}" for f in FORMS))
     return "\n".join(lines)

@@ -43,3 +43,22 @@ def run_all(quick=False, torch=True, verbose=True):
         if verbose:
             _print_dict(title, results[name])
     return results
+
+
+def run_selected(inference=False, scale=False, quick=False, verbose=True):
+    """Run the inference (``bench --inference``) and/or scale (``bench --scale``) benchmark.
+
+    Prints the report if ``verbose``; returns ``{"inference": ..., "scale": ...}`` with the figures of those run.
+    """
+    results = {}
+    if inference:
+        module = importlib.import_module("deepcompress_np.bench.inference")
+        results["inference"] = module.run(quick=quick)
+        if verbose:
+            module.print_report(results["inference"])
+    if scale:
+        module = importlib.import_module("deepcompress_np.bench.scale")
+        results["scale"] = module.run(quick=quick)
+        if verbose:
+            module.print_report(results["scale"])
+    return results
