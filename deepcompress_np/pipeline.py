@@ -3,109 +3,137 @@
     pruning -> retrain -> quantization (weight sharing) -> retrain -> Huffman coding
     (§2)                  (§3)                                        (§4)
 
-:func:`compress` runs it on a trained model with a :class:`CompressionRecipe`
-and returns a :class:`CompressionResult`: the :class:`CompressedModel`, the
-bytes of its file, and the error after every stage. Every figure in the
-result is measured: errors on the MNIST test set, and sizes on the file's
-bytes.
+:func:`compress` runs it on any trained ``Sequential`` with a
+:class:`CompressionRecipe` and returns a :class:`CompressionResult`: the
+:class:`CompressedModel`, the bytes of its file, and the error after every
+stage. It runs on the arrays you give it (``train=(X, y)``, ``val=``,
+``test=``); MNIST is the default only when no data is given and the model
+takes 28x28 images. Every figure in the result is measured: errors on the
+validation split (what recipes are chosen on) and on the test split when one
+is given (what is reported), sizes on the file's bytes.
+
+The stages take the recipe as an argument; they know nothing of the bundled
+recipes in ``recipes.py``.
 """
 
 from __future__ import annotations
 
+import copy
 import time
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import dataclass, field
 
+import numpy as np
 
 from deepcompress_np.compressed import CompressedModel
 from deepcompress_np.data import load_mnist
-from deepcompress_np.models import build
-from deepcompress_np.nn import SGD
+from deepcompress_np.datasets import check_xy, split_train_val
+from deepcompress_np.nn import SGD, Linear
 from deepcompress_np.prune import iterative_prune, kept_fraction
 from deepcompress_np.quantize import install_shared_weights, quantize_model_params
+from deepcompress_np.recipes import CompressionRecipe, bundled_recipe
 from deepcompress_np.train import cosine_schedule, evaluate, random_shift, train
 
-
-@dataclass(frozen=True)
-class CompressionRecipe:
-    """Every knob of the pipeline.
-
-    Attributes
-    ----------
-    keep_fraction : dict[layer name, float]
-        Fraction of each layer's weights that survive pruning.
-    prune_rounds : int
-        Iterative pruning rounds (Han 2015 §3.4); each keeps ``f ** (r / R)``.
-    prune_epochs : int
-        Retraining epochs after each pruning round.
-    prune_lr : float
-        Retraining learning rate (the paper: a tenth of the original).
-    weight_decay : float
-        L2 regularisation during both retraining stages.
-    bits : dict[layer name, int]
-        Bits per cluster index: the codebook has 2**bits shared weights.
-    init : str
-        Centroid initialisation: "linear" (the paper's choice), "forgy" or "density".
-    quant_epochs : int
-        Epochs of centroid fine-tuning (paper §3.3).
-    quant_lr : float
-        Learning rate of the centroids (their gradients are sums over clusters).
-    index_bits : dict[layer name, int]
-        Width of a relative-index field; the paper uses 5 for fc, 8 for conv.
-    max_shift : int
-        Data augmentation (random shifts) during retraining, as in reference training.
-    batch_size : int
-    """
-
-    keep_fraction: dict
-    bits: dict
-    index_bits: dict
-    prune_rounds: int = 3
-    prune_epochs: int = 4
-    prune_lr: float = 0.005
-    weight_decay: float = 5e-4
-    init: str = "linear"
-    quant_epochs: int = 3
-    quant_lr: float = 1e-4
-    max_shift: int = 1
-    batch_size: int = 64
-
-    def to_dict(self):
-        return asdict(self)
+MNIST_SHAPES = ((1, 28, 28), (784,))
 
 
 @dataclass
 class CompressionResult:
-    """What :func:`compress` returns."""
+    """What :func:`compress` returns.
+
+    ``reference_error`` and ``test_error`` are test errors (None when no test
+    split was given); ``stages`` holds one dict per stage with its
+    ``val_error``, ``test_error`` (or None) and ``seconds``.
+    """
 
     compressed: CompressedModel
     data: bytes
     reference_error: float
-    stages: list = field(default_factory=list)  # one dict per stage: name, test_error, seconds, ...
+    stages: list = field(default_factory=list)
     recipe: CompressionRecipe = None
 
     @property
     def test_error(self):
         return self.stages[-1]["test_error"]
 
+    @property
+    def val_error(self):
+        return self.stages[-1]["val_error"]
+
+    @property
+    def reference_val_error(self):
+        return self.stages[0]["val_error"]
+
 
 def copy_model(model):
-    """A fresh model of the same architecture with copies of the parameters (the input stays untouched)."""
-    clone = build(model.arch)
-    for key, value in model.params().items():
-        clone.params()[key][...] = value
-    return clone
+    """An independent copy of ``model`` (same layers, copied parameters); the input stays untouched."""
+    for layer in model.layers:
+        layer.cache = None  # nothing of the last batch is worth copying
+    return copy.deepcopy(model)
+
+
+def _augment(recipe, X):
+    """Random shifts for image batches when the recipe asks for them (``max_shift > 0``), else None."""
+    if not recipe.max_shift:
+        return None
+    if X.ndim != 4:
+        raise ValueError(f"recipe.max_shift={recipe.max_shift} shifts images, but the training data has shape "
+                         f"{X.shape}, not (N, C, H, W); use a recipe with max_shift=0")
+    return random_shift(recipe.max_shift)
+
+
+def _n_classes(model):
+    last = [layer for layer in model.layers if isinstance(layer, Linear)]
+    return last[-1].out_features if last else None
+
+
+def resolve_data(model, train=None, val=None, test=None, *, data_dir=None, seed=0):
+    """The ``train``, ``val`` and ``test`` pairs the pipeline runs on, checked against ``model``.
+
+    With no data at all, a model that takes 28x28 images gets MNIST's
+    ``fit``, ``val`` and ``test`` splits. With ``train`` but no ``val``, a
+    sixth of ``train`` is held out (:func:`datasets.split_train_val`). ``test``
+    may be None: the stages then report validation error only.
+    """
+    shape = model.input_shape or (model.architecture()["input_shape"] if _describable(model) else None)
+    if train is None:
+        if val is not None or test is not None:
+            raise ValueError("val= or test= given without train=; pass train=(X, y) too")
+        if shape is not None and tuple(shape) not in MNIST_SHAPES:
+            raise ValueError(f"the model takes examples of shape {tuple(shape)}, not MNIST's 28x28 images: "
+                             f"pass your data, compress(model, recipe, train=(X, y), val=(X, y), test=(X, y))")
+        train, val, test = (load_mnist(split, data_dir=data_dir) for split in ("fit", "val", "test"))
+        if shape == (784,):
+            train, val, test = ((X.reshape(len(X), 784), y) for X, y in (train, val, test))
+    n_classes = _n_classes(model)
+    train = check_xy(train, "train", shape, n_classes)
+    shape = shape or train[0].shape[1:]
+    if val is None:
+        train, val = split_train_val(*train, seed=seed)
+    val = check_xy(val, "val", shape, n_classes)
+    test = None if test is None else check_xy(test, "test", shape, n_classes)
+    return train, val, test
+
+
+def _describable(model):
+    try:
+        model.architecture()
+        return True
+    except ValueError:
+        return False
 
 
 def _stage(stages, name, model, data, start, verbose, **extra):
     """Measure a stage: validation error (what recipes are chosen on) and test error (what is reported)."""
-    val_error, test_error = evaluate(model, *data["val"]), evaluate(model, *data["test"])
+    val_error = evaluate(model, *data["val"])
+    test_error = None if data["test"] is None else evaluate(model, *data["test"])
     record = {"stage": name, "val_error": val_error, "test_error": test_error,
               "seconds": round(time.perf_counter() - start, 1), **extra}
     stages.append(record)
     if verbose:
         details = "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in extra.items())
-        print(f"[{name}] val error {100 * val_error:.2f}%, test error {100 * test_error:.2f}%  {details}  "
-              f"({record['seconds']} s)", flush=True)
+        test = "" if test_error is None else f", test error {100 * test_error:.2f}%"
+        print(f"[{name}] val error {100 * val_error:.2f}%{test}  {details}  ({record['seconds']} s)", flush=True)
     return record
 
 
@@ -114,11 +142,13 @@ def prune_stage(model, recipe, X, y, *, seed=0, verbose=True, progress_bar=False
 
     Changes ``model`` in place; returns the masks (one per weight tensor).
     """
+    recipe.for_model(model)
+    names = [layer.name for layer in model.weight_layers()]
     masks, _ = iterative_prune(
-        model, X, y, recipe.keep_fraction, rounds=recipe.prune_rounds, epochs_per_round=recipe.prune_epochs,
-        lr=recipe.prune_lr, weight_decay=recipe.weight_decay, batch_size=recipe.batch_size, seed=seed,
-        lr_schedule=cosine_schedule(recipe.prune_lr, recipe.prune_epochs), verbose=verbose,
-        progress_bar=progress_bar, augment=random_shift(recipe.max_shift) if recipe.max_shift else None)
+        model, X, y, recipe.per_layer("keep_fraction", names), rounds=recipe.prune_rounds,
+        epochs_per_round=recipe.prune_epochs, lr=recipe.prune_lr, weight_decay=recipe.weight_decay,
+        batch_size=recipe.batch_size, seed=seed, lr_schedule=cosine_schedule(recipe.prune_lr, recipe.prune_epochs),
+        verbose=verbose, progress_bar=progress_bar, augment=_augment(recipe, X))
     return masks
 
 
@@ -136,7 +166,14 @@ def quantize_stage(model, masks, recipe, X, y, *, bits=None, seed=0, verbose=Tru
         With the fine-tuned codebooks.
     """
     params = model.params()
-    bits = recipe.bits if bits is None else bits
+    names = [layer.name for layer in model.weight_layers()]
+    bits = recipe.per_layer("bits", names) if bits is None else bits
+    for name, b in bits.items():
+        kept = int(np.count_nonzero(masks[f"{name}.W"])) if f"{name}.W" in masks else params[f"{name}.W"].size
+        if 2 ** b > kept:
+            warnings.warn(f"layer {name!r}: {2 ** b} shared weights (bits={b}) for only {kept} kept weights; "
+                          f"most clusters stay empty or hold one weight -- use fewer bits for this layer",
+                          stacklevel=2)
     quantized = quantize_model_params(params, masks, bits={f"{n}.W": b for n, b in bits.items()},
                                       init=recipe.init, seed=seed)
     optimizer = SGD(lr=recipe.quant_lr, momentum=0.9, weight_decay=recipe.weight_decay)
@@ -145,42 +182,44 @@ def quantize_stage(model, masks, recipe, X, y, *, bits=None, seed=0, verbose=Tru
         after_kmeans(model)
     train(model, X, y, epochs=recipe.quant_epochs, batch_size=recipe.batch_size, optimizer=optimizer,
           lr_schedule=cosine_schedule(recipe.quant_lr, recipe.quant_epochs), seed=seed + 1,
-          augment=random_shift(recipe.max_shift) if recipe.max_shift else None,
-          verbose=verbose, progress_bar=progress_bar, desc="centroids")
+          augment=_augment(recipe, X), verbose=verbose, progress_bar=progress_bar, desc="centroids")
     return quantized
 
 
-def compress(model, recipe=None, *, data_dir=None, seed=0, verbose=True, progress_bar=False):
+def compress(model, recipe=None, *, train=None, val=None, test=None, data_dir=None, seed=0, verbose=True,
+             progress_bar=False):
     """Prune, quantize and Huffman-code ``model`` (which is not modified).
 
     Parameters
     ----------
     model : Sequential
-        A trained ``lenet300`` or ``lenet5``.
+        Any trained model of the package's layers.
     recipe : CompressionRecipe, optional
-        Default: ``recipes.COMPRESSION[model.arch]``.
+        Default: the bundled recipe of a LeNet (``recipes.COMPRESSION``); any
+        other model needs one, e.g. ``CompressionRecipe(keep_fraction=0.1, bits=5)``.
+    train, val, test : tuple (X, y), optional
+        The data: X ``(N, *input_shape)`` float, y ``(N,)`` integer labels.
+        Without any, MNIST (for a model of 28x28 images). Without ``val``, a
+        sixth of ``train`` is held out. Without ``test``, stages report
+        validation error only.
     data_dir : optional
-        Where the MNIST files are (default: the usual search).
+        Where the MNIST files are, when MNIST is used.
     seed : int
-        Seeds shuffling, augmentation and the centroid initialisation.
+        Seeds shuffling, augmentation, the validation split and the centroid initialisation.
 
     Returns
     -------
     CompressionResult
     """
-    from deepcompress_np.recipes import COMPRESSION
-
-    if model.arch not in COMPRESSION:
-        raise ValueError(f"no compression recipe for architecture {model.arch!r}")
-    recipe = COMPRESSION[model.arch] if recipe is None else recipe
-    names = [layer.name for layer in model.weight_layers()]
-    for what in ("keep_fraction", "bits"):
-        missing = set(names) - set(getattr(recipe, what))
-        if missing:
-            raise ValueError(f"recipe.{what} has no entry for layers {sorted(missing)}")
-    X, y = load_mnist("fit", data_dir=data_dir)
-    data = {split: load_mnist(split, data_dir=data_dir) for split in ("val", "test")}
+    recipe = bundled_recipe(model) if recipe is None else recipe
+    if not isinstance(recipe, CompressionRecipe):
+        raise TypeError(f"recipe must be a CompressionRecipe, got {type(recipe).__name__}")
+    recipe.for_model(model)
+    (X, y), val, test = resolve_data(model, train, val, test, data_dir=data_dir, seed=seed)
+    data = {"val": val, "test": test}
     model = copy_model(model)
+    if model.input_shape is None:
+        model.input_shape = tuple(X.shape[1:])
     stages = []
     start = time.perf_counter()
     reference = _stage(stages, "reference", model, data, start, verbose)
@@ -196,7 +235,8 @@ def compress(model, recipe=None, *, data_dir=None, seed=0, verbose=True, progres
 
     # Stage 3 (§4): relative indices with filler zeros, Huffman-code both streams, write the bytes.
     start = time.perf_counter()
-    compressed = CompressedModel.from_quantized(model, quantized, index_bits=recipe.index_bits)
+    names = [layer.name for layer in model.weight_layers()]
+    compressed = CompressedModel.from_quantized(model, quantized, index_bits=recipe.per_layer("index_bits", names))
     file_bytes = compressed.to_bytes()
     from_file = CompressedModel.from_bytes(file_bytes)  # measure what the file decodes to, not what we meant
     _stage(stages, "huffman (from the file)", from_file, data, start, verbose, file_bytes=len(file_bytes))

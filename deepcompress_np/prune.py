@@ -187,6 +187,9 @@ def apply_masks(model, masks):
 # Masked retraining
 # ----------------------------------------------------------------------------
 
+#: A tenth of the learning rate the bundled reference nets were trained with (recipes.TRAINING: 0.05).
+DEFAULT_RETRAIN_LR = 0.005
+
 class MaskedUpdate:
     """An ``SGD`` update rule that keeps pruned connections at exactly zero.
 
@@ -260,27 +263,21 @@ def adjust_model_dropout(model, masks, original_p=None):
     return changes
 
 
-def retrain(model, masks, X, y, *, epochs=10, lr=None, momentum=0.9, weight_decay=5e-4, l1=0.0,
+def retrain(model, masks, X, y, *, epochs=10, lr=DEFAULT_RETRAIN_LR, momentum=0.9, weight_decay=5e-4, l1=0.0,
             batch_size=64, lr_schedule=None, seed=0, X_val=None, y_val=None, augment=None, verbose=True,
             progress_bar=False, desc="retrain"):
     """Retrain the surviving connections of a pruned model, in place.
 
     The weights are not re-initialised: retraining continues from the
-    surviving weights. The default learning rate, ``lr=None``, is a tenth of
-    the rate the reference net of this architecture was trained with
-    (``recipes.TRAINING``), as Han 2015 did for LeNet. Regularisation is L2
+    surviving weights. The default learning rate is a tenth of the 0.05 that
+    the bundled reference nets were trained with, as Han 2015 did for LeNet;
+    pass a tenth of *your* net's training rate. Regularisation is L2
     (``weight_decay``) by default; pass ``weight_decay=0, l1=...`` for L1.
 
     Returns
     -------
     history : dict (see :func:`deepcompress_np.train.train`)
     """
-    if lr is None:
-        from deepcompress_np.recipes import TRAINING
-
-        if model.arch not in TRAINING:
-            raise ValueError(f"no reference learning rate for architecture {model.arch!r}; pass lr=")
-        lr = TRAINING[model.arch].lr / 10
     apply_masks(model, masks)
     optimizer = install_masks(SGD(lr=lr, momentum=momentum, weight_decay=weight_decay, l1=l1), masks)
     return train(model, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer,

@@ -58,6 +58,9 @@ def random_shift(max_shift=2):
     def augment(xb, rng):
         if max_shift == 0:
             return xb
+        if xb.ndim != 4:
+            raise ValueError(f"random_shift moves images (N, C, H, W); this batch has shape {xb.shape}. "
+                             f"Turn the augmentation off for other data (max_shift=0)")
         n, c, h, w = xb.shape
         s = max_shift
         padded = np.pad(xb, ((0, 0), (0, 0), (s, s), (s, s)))

@@ -330,7 +330,7 @@ def test_load_rejects_bad_files(tmp_path):
     with pytest.raises(ValueError, match="not a model file"):
         load_model(tmp_path / "junk.npz")
     np.savez(tmp_path / "noarch.npz", x=np.zeros(3))
-    with pytest.raises(ValueError, match="__arch__"):
+    with pytest.raises(ValueError, match="__architecture__"):
         load_model(tmp_path / "noarch.npz")
     np.savez(tmp_path / "shape.npz", __arch__=np.array("lenet300"), **{"ip1.W": np.zeros((3, 3))})
     with pytest.raises(ValueError, match="shape"):
