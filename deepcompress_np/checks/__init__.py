@@ -14,13 +14,14 @@ One module per tutorial:
 * ``quantization`` (03): ``check_linear_init``, ``check_centroid_update``
 * ``huffman`` (04): ``check_huffman_code_lengths``, ``check_canonical_codes``
 * ``ratio`` (05): ``check_layer_compression``
+* ``inference`` (07): ``check_weight_traffic``
 """
 
 import importlib
 
 from deepcompress_np.checks._core import CheckResult
 
-_MODULES = ("nn", "pruning", "sparse", "quantization", "huffman", "ratio")
+_MODULES = ("nn", "pruning", "sparse", "quantization", "huffman", "ratio", "inference")
 __all__ = ["CheckResult"]
 for _module_name in _MODULES:
     _module = importlib.import_module(f"{__name__}.{_module_name}")
