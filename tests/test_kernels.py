@@ -217,3 +217,17 @@ def test_naive_and_csc_kernels_check_their_input():
         naive_csr_matvec(to_csr(W), np.ones(2, np.float32))
     with pytest.raises(TypeError, match="floating-point"):
         csc_matvec(to_csc(W), np.ones(3, np.int32))
+
+
+def test_batches_through_padded_blocks_and_through_rows_too_unequal_to_pad():
+    rng = np.random.default_rng(6)
+    W = np.zeros((40, 500), np.float32)
+    W[3] = rng.standard_normal(500)  # one full row among rows of one weight: padding would be 40x
+    W[np.arange(40) != 3, rng.integers(0, 500, 39)] = rng.standard_normal(39)
+    even, _ = _sparse_matrix(rng, (40, 500), 0.1)
+    X = rng.standard_normal((500, 5)).astype(np.float32)
+    for matrix, padded in ((W, False), (even, True)):
+        R = RowSparse.from_dense(matrix, chunk_size=10_000)
+        np.testing.assert_allclose(R.matvec(X), matrix @ X, rtol=1e-5, atol=1e-5)
+        plan = R._batch_plan(10_000 // 5)
+        assert all((index is not None) == padded for *_, index in plan)

@@ -55,10 +55,14 @@ Python's overhead per call:
    with no stored weight) is computed once per batch size and cached.
 5. **Batches.** For ``x`` of shape ``(in, B)`` the gather takes whole rows
    of ``B`` contiguous floats (``x`` is made C-contiguous first), and the
-   chunks hold ``chunk_size // B`` stored weights so the ``(entries, B)``
-   temporary still fits in cache. Each stored weight is now used ``B`` times
-   per read, the same reuse that makes the dense product (BLAS GEMM) so fast
-   at batch 64 -- where the paper's sparse kernel loses too (Table 8).
+   chunks hold ``chunk_size // B`` stored weights so the gathered
+   ``(entries, B)`` temporary still fits in cache. Multiplying and summing
+   that with two more NumPy passes is slow, so each chunk of rows is padded
+   to a rectangle once (the batch plan) and handed to ``np.matmul`` as a
+   stack of small ``(1, width) @ (width, B)`` products. Each stored weight is
+   now used ``B`` times per read, the same reuse that makes the dense product
+   (BLAS GEMM) so fast at batch 64 -- where the paper's sparse kernel loses
+   too (Table 8).
 
 Rows without any stored weight (``reduceat`` would wrongly return the next
 row's first entry for them) are left out of the sums and stay exactly 0.
@@ -296,6 +300,32 @@ class RowSparse:
         self._plans[entries_per_chunk] = chunks
         return chunks
 
+    def _batch_plan(self, entries_per_chunk):
+        """The chunks of :meth:`_plan`, each also laid out as a padded ``(rows, width)`` block, computed once.
+
+        ``width`` is the chunk's longest row; ``slots`` says where each stored
+        entry sits in the flattened block, ``index`` holds its column (0 in a
+        padding slot, whose weight will be 0). A chunk whose rows differ so
+        much in length that padding would more than double it is left as is
+        (``index`` None) and summed with ``reduceat`` instead.
+        """
+        key = ("padded", entries_per_chunk)
+        if key in self._plans:
+            return self._plans[key]
+        chunks = []
+        for r0, r1, a, b, starts, rows in self._plan(entries_per_chunk):
+            counts = np.diff(self.indptr[r0:r1 + 1])
+            width = int(counts.max())
+            index = slots = None
+            if (r1 - r0) * width <= 2 * (b - a):
+                slots = np.arange(b - a) + np.repeat(np.arange(r1 - r0) * width - (self.indptr[r0:r1] - a), counts)
+                index = np.zeros((r1 - r0) * width, dtype=self.columns.dtype)
+                index[slots] = self.columns[a:b]
+                index = index.reshape(r1 - r0, width)
+            chunks.append((r0, r1, a, b, starts, rows, slots, index))
+        self._plans[key] = chunks
+        return chunks
+
     def matvec(self, x):
         """``W @ x``.
 
@@ -310,9 +340,10 @@ class RowSparse:
             stored weight are exactly 0.
         """
         x = _check_input(x, self.shape[1])
-        batch = 1 if x.ndim == 1 else x.shape[1]
+        if x.ndim == 2 and x.shape[1] > 1:
+            return self._matmat(x)
         out = np.zeros((self.shape[0],) + x.shape[1:], dtype=x.dtype)
-        for r0, r1, a, b, starts, rows in self._plan(max(1, self.chunk_size // batch)):
+        for r0, r1, a, b, starts, rows in self._plan(self.chunk_size):
             # (b - a,) or (b - a, B): one input per stored weight; the columns were checked at
             # construction, so mode="clip" only skips a second bounds check
             gathered = x.take(self.columns[a:b], axis=0, mode="clip")
@@ -323,6 +354,36 @@ class RowSparse:
                 out[r0:r1] = sums
             else:
                 out[rows] = sums
+        return out
+
+    def _matmat(self, x):
+        """``W @ x`` for x of shape (in, B), B > 1: each chunk of rows as one stack of small products.
+
+        A chunk of rows is padded to a ``(rows, width)`` block of column
+        indices; gathering ``x`` through it gives a ``(rows, width, B)`` stack,
+        and ``np.matmul`` multiplies each row's ``width`` weights by its
+        ``(width, B)`` slice in compiled code (the sums are done there, not by
+        a separate ``reduceat`` pass). Padding slots have weight 0 and gather
+        ``x[0]``, so, as in the dense product, a non-finite ``x[0]`` would
+        spread into the rows of that chunk.
+        """
+        batch = x.shape[1]
+        out = np.zeros((self.shape[0], batch), dtype=x.dtype)
+        for r0, r1, a, b, starts, rows, slots, index in self._batch_plan(max(1, self.chunk_size // batch)):
+            weights = self._weights(a, b)
+            if index is None:  # rows too unequal to pad: gather, multiply, sum each row
+                gathered = x.take(self.columns[a:b], axis=0, mode="clip")
+                gathered *= weights[:, None]
+                sums = np.add.reduceat(gathered, starts, axis=0)
+                if rows is None:
+                    out[r0:r1] = sums
+                else:
+                    out[rows] = sums
+                continue
+            padded = np.zeros(index.size, dtype=x.dtype)
+            padded[slots] = weights
+            stack = x.take(index, axis=0, mode="clip")  # (rows, width, B)
+            out[r0:r1] = np.matmul(padded.reshape(index.shape[0], 1, index.shape[1]), stack)[:, 0, :]
         return out
 
     def linear(self, x):
