@@ -188,8 +188,12 @@ def _prune_to_fraction_by_sorting(W, keep_fraction, mask=None):
     return new.reshape(W.shape)
 
 
+@pytest.mark.parametrize("block", [1 << 22, 5])
 @pytest.mark.parametrize("seed", range(8))
-def test_prune_to_fraction_equals_the_stable_sort_definition_with_ties_and_masks(seed):
+def test_prune_to_fraction_equals_the_stable_sort_definition_with_ties_and_masks(seed, block, monkeypatch):
+    import deepcompress_np.prune
+
+    monkeypatch.setattr(deepcompress_np.prune, "_BLOCK_WEIGHTS", block)  # one block, or a row or two per block
     rng = np.random.default_rng(seed)
     shape = (int(rng.integers(1, 30)), int(rng.integers(1, 30))) if seed % 2 else (3, 2, 3, 3)
     # few distinct magnitudes (and both signs of each), so ties at the threshold are the rule
