@@ -1,7 +1,11 @@
 """Benchmarks: ``python -m deepcompress_np bench`` prints the figures.
 
 Each module here measures one thing and exposes ``run(...) -> dict`` of figures;
-nothing here is a test and nothing asserts on time.
+nothing here is a test and nothing asserts on time. ``bench`` runs training,
+Huffman coding and k-means; ``bench --inference`` runs ``inference.py`` (the
+paper's fc layers, dense against sparse against compressed, Table 8) and
+``bench --scale`` runs ``scale.py`` (a VGG-16-sized model through the whole
+pipeline and the file).
 """
 
 from __future__ import annotations
