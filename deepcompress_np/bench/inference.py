@@ -279,9 +279,20 @@ def _lenet_predict(repeats, rng):
     X = rng.random((1, 1, 28, 28)).astype(np.float32)
     same = bool(np.array_equal(compressed.predict(X), dense.predict(X)))
     logits_error = _relative_error(compressed.forward(X), dense.forward(X))
+    # where the time goes: each fc layer alone, its dense product against its run-time form
+    per_layer = {}
+    h = X.reshape(1, -1)
+    for stored, layer in zip(compressed.layers, dense.weight_layers()):
+        kernel = RowSparse.from_compressed_layer(stored)
+        W = layer.params["W"]
+        per_layer[stored.name] = {
+            "dense_us": 1e6 * median_seconds(lambda: h @ W.T, repeats),
+            "compressed_us": 1e6 * median_seconds(lambda: kernel.linear(h), repeats),
+            "kept": kernel.nnz}
+        h = np.maximum(h @ W.T, 0)
     return {"dense_predict_ms": 1e3 * median_seconds(lambda: dense.predict(X), repeats),
             "compressed_predict_ms": 1e3 * median_seconds(lambda: compressed.predict(X), repeats),
-            "same_prediction": same, "logits_rel_error": logits_error}
+            "same_prediction": same, "logits_rel_error": logits_error, "per_layer": per_layer}
 
 
 def run(quick=False, repeats=None, seed=0, verbose=False):
@@ -439,7 +450,9 @@ def print_report(results):
     print("\nEvery form agrees with the dense product." if not disagree else f"\nDISAGREE: {disagree}")
     p = results["lenet300_predict_batch_1"]
     print(f"LeNet-300-100, one image: dense model predict {p['dense_predict_ms']:.3f} ms, CompressedModel.predict "
-          f"{p['compressed_predict_ms']:.3f} ms (same prediction: {p['same_prediction']})")
+          f"{p['compressed_predict_ms']:.3f} ms (same prediction: {p['same_prediction']}); per layer, dense / "
+          f"compressed: " + ", ".join(f"{name} {t['dense_us']:.1f} / {t['compressed_us']:.1f} us ({t['kept']:,} kept)"
+                                     for name, t in p["per_layer"].items()))
     s = results["summary"]
 
     def fmt(value):
