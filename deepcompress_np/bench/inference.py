@@ -429,6 +429,10 @@ def print_report(results):
     print(f"numpy {m['numpy']}, scipy {m['scipy'] or 'not installed'}, {threads}; median of "
           f"{results['settings']['repeats_batch_1']} calls (batch 1), {results['settings']['repeats_batch_64']} "
           f"(batch 64)" + ("; QUICK RUN: layers 8x smaller, times meaningless" if results["settings"]["quick"] else ""))
+    if m["load_average"] and m["cores"] and m["load_average"][0] > m["cores"]:
+        print(f"WARNING: the machine is busy (load {m['load_average'][0]:.1f} on {m['cores']} cores): the times "
+              f"below measure the competition as much as the kernels; a multi-threaded BLAS suffers most "
+              f"(try OPENBLAS_NUM_THREADS=1)")
     print("\nBatch 1, warm (one layer repeated, as Table 8), milliseconds:")
     print(f"{'network':13s} {'layer':4s} {'shape':12s} kept " + " ".join(f"{n:>9s}" for n in FORMS)
           + " | paper i7-5930K: dense   sparse")
