@@ -159,6 +159,9 @@ def run(quick=False, seed=0, verbose=False, folder=None):
         masks = stages.run("prune", lambda: prune_model(model, keep_fraction=keep_fraction))
         quantized = stages.run("quantize", lambda: quantize_model_params(model.params(), masks, bits=bits, seed=seed))
         del masks
+        params = model.params()
+        for key, q in quantized.items():  # the dense model now holds the shared weights: the reference below
+            params[key][q.mask] = q.codebook[q.index]
         names = [layer.name for layer in model.weight_layers()]
         compressed = stages.run("store", lambda: CompressedModel.from_quantized(
             model, quantized, index_bits={name: INDEX_BITS for name in names}))
@@ -166,7 +169,7 @@ def run(quick=False, seed=0, verbose=False, folder=None):
         file_bytes = stages.run("write", lambda: compressed.save(path))
         del compressed
         image = np.random.default_rng(seed).random((1, 3, image_size, image_size), dtype=np.float32)
-        reference = model.forward(image)  # the pruned and quantized dense model, for the check below
+        reference = model.forward(image)  # the pruned and quantized dense model: what the file must reproduce
         del model
         loaded = stages.run("load", lambda: CompressedModel.load(path))
         logits = stages.run("run", lambda: loaded.forward(image))
