@@ -93,6 +93,8 @@ def test_the_text_table_names_every_layer_and_where_it_is_read_from():
     (lambda: layer_energy(SMALL, "dense", "dram", {"dram_read_32bit": 1.0}), ValueError, "lacks"),
     (lambda: layer_energy(SMALL, "dense", "dram", {**ENERGY_PJ, "float_add_32bit": -1}), ValueError, ">= 0"),
     (lambda: layer_energy(SMALL, "dense", "dram", {**ENERGY_PJ, "float_add_32bit": "0.9"}), ValueError, ">= 0"),
+    (lambda: layer_energy(SMALL, "dense", "dram", {**ENERGY_PJ, "dram_read_32bit": float("inf")}), ValueError,
+     "finite"),
     (lambda: LayerCounts("x", 2, 2, 5, 5, 1, 1, 1), ValueError, "exceeds"),
     (lambda: LayerCounts("x", 2, 2, 3, 2, 1, 1, 1), ValueError, "below"),
     (lambda: LayerCounts("x", 2, -2, 0, 0, 1, 1, 1), ValueError, "n_in"),

@@ -191,6 +191,11 @@ def test_linear_rejects_a_three_dimensional_input(small):
      "integer array"),
     (dict(shape=(2, 3), indptr=[0, 1, 2], columns=[0, 1], values=[1.0, 2.0], chunk_size=0), ValueError,
      "chunk_size"),
+    (dict(shape=(2, 3), indptr=[0, 1, 2], columns=[[0], [1]], values=[1.0, 2.0]), ValueError, "1-D"),
+    (dict(shape=(2, 3), indptr=[0.0, 1.0, 2.0], columns=[0, 1], values=[1.0, 2.0]), TypeError, "indptr must hold"),
+    (dict(shape=(2, 3), indptr=[0, 1, 2], columns=[-1, 1], values=[1.0, 2.0]), ValueError, r"found -1"),
+    (dict(shape=(2, 3), indptr=[0, 1, 2], columns=[0, 1], codes=[0, 1], codebook=[1, 2]), ValueError,
+     "float array"),
 ])
 def test_construction_rejects_inconsistent_arrays(kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -231,3 +236,14 @@ def test_batches_through_padded_blocks_and_through_rows_too_unequal_to_pad():
         np.testing.assert_allclose(R.matvec(X), matrix @ X, rtol=1e-5, atol=1e-5)
         plan = R._batch_plan(10_000 // 5)
         assert all((index is not None) == padded for *_, index in plan)
+
+
+def test_builders_refuse_what_they_cannot_run():
+    from deepcompress_np.sparse import CSR
+
+    text = CSR(np.array(["a"]), np.array([0]), np.array([0, 1]), (1, 2))
+    with pytest.raises(TypeError, match="CSR data must be numeric"):
+        RowSparse.from_csr(text)
+    conv = quantize_layer(np.ones((2, 1, 3, 3), np.float32), bits=1)
+    with pytest.raises(ValueError, match="fully connected"):
+        RowSparse.from_quantized(conv)
