@@ -162,6 +162,7 @@ def run(quick=False, seed=0, verbose=False, folder=None):
         params = model.params()
         for key, q in quantized.items():  # the dense model now holds the shared weights: the reference below
             params[key][q.mask] = q.codebook[q.index]
+        del params, q  # the view would keep the dense weights alive after `del model`
         names = [layer.name for layer in model.weight_layers()]
         compressed = stages.run("store", lambda: CompressedModel.from_quantized(
             model, quantized, index_bits={name: INDEX_BITS for name in names}))

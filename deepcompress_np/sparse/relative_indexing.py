@@ -166,7 +166,10 @@ def relative_index(dense, b, mask=None):
     dense = _check_weights(dense)
     if dense.ndim < 1:
         raise ValueError("relative_index needs an array with at least one dimension, got a scalar")
-    mask = dense != 0 if mask is None else _check_mask(mask, dense.shape)
+    if mask is None:  # a bool layer is its own mask: no copy
+        mask = dense if dense.dtype == np.bool_ else dense != 0
+    else:
+        mask = _check_mask(mask, dense.shape)
     flat = dense.ravel(order="C")  # (N,)
     kept = np.flatnonzero(mask.ravel(order="C"))  # (a,) sorted positions p_j
     span = 1 << b  # largest gap one field can cover
