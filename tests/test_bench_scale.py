@@ -28,10 +28,6 @@ def test_the_vgg16_description_has_the_papers_layers_and_size():
 
 @pytest.mark.slow
 def test_quick_scale_run_goes_through_every_stage(tmp_path):
-    from deepcompress_np.fileformat import VERSION
-
-    if VERSION < 2:
-        pytest.skip("the scale benchmark needs file format version 2 (the architecture described in the file)")
     out = io.StringIO()
     with redirect_stdout(out):
         assert main(["bench", "--scale", "--quick", "--json"]) == 0
