@@ -33,7 +33,7 @@ def test_quick_scale_run_goes_through_every_stage(tmp_path):
         assert main(["bench", "--scale", "--quick", "--json"]) == 0
     result = json.loads(out.getvalue())["scale"]
     assert [s["stage"] for s in result["stages"]] == ["build", "prune", "quantize", "store", "write", "load", "run"]
-    assert all(s["seconds"] >= 0 and s["peak_mb"] > 0 for s in result["stages"])
+    assert all(s["seconds"] >= 0 and s["cpu_seconds"] >= 0 and s["peak_mb"] > 0 for s in result["stages"])
     assert result["quick"] is True and result["file_bytes"] > 0
     assert result["compressed_agrees_with_dense"] is True
     assert result["compress_seconds"] == pytest.approx(sum(
