@@ -18,13 +18,13 @@ as the LeNets, timing every stage and recording its peak memory:
 7. **run**: predict one 224 x 224 image from the compressed form.
 
 Targets from the project's issue 13: compress (stages 2-5) in at most 60 s,
-load in at most 20 s, peak memory at most twice the dense float32 size, on 2
-cores. Each stage reports its wall time and the CPU time of the process (all
+load in at most 20 s, peak memory (stages 2-7, the model's weights included)
+at most twice the dense float32 size, on 2 cores. Each stage reports its wall time and the CPU time of the process (all
 threads), which a busy machine does not inflate. Peak memory is measured two ways: ``tracemalloc`` (every NumPy and
 Python allocation, per stage; it starts when the benchmark starts, so it
 includes the model) and the process's maximum resident set size
 (``resource.getrusage``; it also counts the interpreter and the libraries,
-and everything the process did before).
+building the model, and everything the process did before).
 """
 
 from __future__ import annotations
@@ -184,7 +184,8 @@ def run(quick=False, seed=0, verbose=False, folder=None):
             workdir.cleanup()
     seconds = {r["stage"]: r["seconds"] for r in stages.records}
     dense_mb = 4 * n_params / 1e6
-    peak_mb = max(r["peak_mb"] for r in stages.records)
+    # the pipeline's peak: prune to run, with the model's dense weights held throughout compression
+    peak_mb = max(r["peak_mb"] for r in stages.records if r["stage"] != "build")
     cpu = {r["stage"]: r["cpu_seconds"] for r in stages.records}
     return {
         "compress_cpu_seconds": cpu["prune"] + cpu["quantize"] + cpu["store"] + cpu["write"],
@@ -194,6 +195,7 @@ def run(quick=False, seed=0, verbose=False, folder=None):
         "compress_seconds": seconds["prune"] + seconds["quantize"] + seconds["store"] + seconds["write"],
         "load_seconds": seconds["load"], "run_seconds": seconds["run"],
         "peak_traced_mb": peak_mb, "peak_over_dense": peak_mb / dense_mb, "max_rss_mb": _max_rss_mb(),
+        "build_peak_mb": stages.records[0]["peak_mb"],
         "compressed_agrees_with_dense": agree, "cores": os.cpu_count(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "targets": {"compress_seconds": TARGET_COMPRESS_S, "load_seconds": TARGET_LOAD_S,
@@ -218,6 +220,7 @@ def print_report(results):
           f"{r['compress_cpu_seconds']:.1f} s (target <= {t['compress_seconds']:.0f} s); load {r['load_seconds']:.1f} s, "
           f"CPU {r['load_cpu_seconds']:.1f} s (target <= {t['load_seconds']:.0f} s); one image {r['run_seconds']:.1f} s")
     rss = f"{r['max_rss_mb']:,.0f} MB" if r["max_rss_mb"] is not None else "unknown"
-    print(f"peak traced memory {r['peak_traced_mb']:,.0f} MB = {r['peak_over_dense']:.2f}x the dense model (target <= "
-          f"{t['peak_over_dense']:.1f}x); process max RSS {rss}; compressed logits agree with the dense model: "
+    print(f"peak traced memory from prune to run {r['peak_traced_mb']:,.0f} MB = {r['peak_over_dense']:.2f}x the dense "
+          f"model (target <= {t['peak_over_dense']:.1f}x); building the synthetic model peaks at "
+          f"{r['build_peak_mb']:,.0f} MB; process max RSS {rss}; compressed logits agree with the dense model: "
           f"{r['compressed_agrees_with_dense']}")
