@@ -19,9 +19,10 @@ as the LeNets, timing every stage and recording its peak memory:
 
 Targets from the project's issue 13: compress (stages 2-5) in at most 60 s,
 load in at most 20 s, peak memory (stages 2-7, the model's weights included)
-at most twice the dense float32 size, on 2 cores. Each stage reports its wall time and the CPU time of the process (all
-threads), which a busy machine does not inflate. Peak memory is measured two ways: ``tracemalloc`` (every NumPy and
-Python allocation, per stage; it starts when the benchmark starts, so it
+at most twice the dense float32 size, on 2 cores. Each stage reports its wall
+time and the CPU time of the process (all threads), which a busy machine does
+not inflate. Peak memory is measured two ways: ``tracemalloc`` (every NumPy
+and Python allocation, per stage; it starts when the benchmark starts, so it
 includes the model) and the process's maximum resident set size
 (``resource.getrusage``; it also counts the interpreter and the libraries,
 building the model, and everything the process did before).
