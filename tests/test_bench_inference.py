@@ -32,7 +32,7 @@ def test_every_layer_and_form_is_timed_and_agrees_with_dense(quick_results):
     for r in layers:
         forms = {"dense", "naive", "csr", "compressed", "scipy"}
         assert set(r["b1_ms"]) == forms and set(r["b64_ms"]) == forms - {"naive"}
-        assert all(t > 0 for t in r["b1_ms"].values())
+        assert all(t > 0 for t in r["b1_ms"].values()) and set(r["b1_cpu_ms"]) == forms
         assert r["agree"] and all(r["agree"].values()), (r["net"], r["layer"], r["max_rel_error"])
         assert r["nnz"] == round(r["kept_fraction"] * r["shape"][0] * r["shape"][1])
         assert r["run_time_bytes"]["compressed"] < r["run_time_bytes"]["csr"] < r["run_time_bytes"]["dense"]
@@ -52,7 +52,8 @@ def test_the_paper_figures_and_the_machine_are_reported(quick_results):
     machine = quick_results["machine"]
     assert {"cpu", "cores", "caches", "numpy", "load_average"} <= set(machine)
     summary = quick_results["summary"]
-    for key in ("csr_over_scipy_b1", "compressed_over_csr_b1", "vgg16_sequence_dense_over_compressed",
+    for key in ("csr_over_scipy_b1", "compressed_over_csr_b1", "csr_over_scipy_b1_cpu", "compressed_over_csr_b1_cpu",
+                "vgg16_sequence_dense_over_compressed",
                 "alexnet_sequence_dense_over_compressed", "paper_dense_over_sparse_b1"):
         assert summary[key] > 0
     # the paper's CPU speed-up at batch 1, geometric mean over its six layers

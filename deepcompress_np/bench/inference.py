@@ -191,15 +191,26 @@ def _products(forms, batch):
     return products
 
 
+def median_times(function, repeats):
+    """Median wall time and median CPU time of ``repeats`` calls of ``function()``, after one warm-up call.
+
+    The CPU time is the process's (``time.process_time``, all its threads):
+    for a one-core kernel it leaves out the time spent waiting for a core on
+    a busy machine; for a multi-threaded BLAS it adds up the threads.
+    """
+    function()
+    wall, cpu = [], []
+    for _ in range(repeats):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        function()
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+    return float(np.median(wall)), float(np.median(cpu))
+
+
 def median_seconds(function, repeats):
     """Median wall time of ``repeats`` calls of ``function()``, after one warm-up call."""
-    function()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return median_times(function, repeats)[0]
 
 
 def _relative_error(got, expected):
@@ -210,7 +221,7 @@ def _relative_error(got, expected):
 def time_layer(forms, repeats, repeats_batch, rng):
     """Warm times (ms) of every form at batch 1 and batch 64, and whether each agrees with dense."""
     n_in = forms["dense"].shape[1]
-    result = {"b1_ms": {}, "b64_ms": {}, "b64_ms_per_input": {}, "max_rel_error": {}, "agree": {}}
+    result = {"b1_ms": {}, "b1_cpu_ms": {}, "b64_ms": {}, "b64_ms_per_input": {}, "max_rel_error": {}, "agree": {}}
     for batch, key, reps in ((1, "b1_ms", repeats), (BATCH, "b64_ms", repeats_batch)):
         x = rng.standard_normal(n_in if batch == 1 else (n_in, batch)).astype(np.float32)
         expected = forms["dense"].astype(np.float64) @ x.astype(np.float64)
@@ -219,7 +230,10 @@ def time_layer(forms, repeats, repeats_batch, rng):
             label = name if batch == 1 else f"{name}_b{batch}"
             result["max_rel_error"][label] = error
             result["agree"][label] = bool(error < 1e-4)
-            result[key][name] = 1e3 * median_seconds(lambda: product(x), reps)
+            wall, cpu = median_times(lambda: product(x), reps)
+            result[key][name] = 1e3 * wall
+            if batch == 1:
+                result["b1_cpu_ms"][name] = 1e3 * cpu
     result["b64_ms_per_input"] = {name: t / BATCH for name, t in result["b64_ms"].items()}
     return result
 
@@ -372,7 +386,8 @@ def summarize(results):
     paper = [r for r in results["layers"] if r["paper_cpu_us"] is not None]
 
     def ratio(a, b, key="b1_ms"):
-        return _geomean([r[key][a] / r[key][b] for r in paper if a in r[key] and b in r[key]])
+        # a CPU time can round to 0 for the smallest calls: such a layer has no ratio
+        return _geomean([r[key][a] / r[key][b] for r in paper if r[key].get(a, 0) > 0 and r[key].get(b, 0) > 0])
 
     summary = {
         "csr_over_scipy_b1": ratio("csr", "scipy"),
@@ -383,6 +398,8 @@ def summarize(results):
         "dense_over_scipy_b1": ratio("dense", "scipy"),
         "dense_over_csr_b64": ratio("dense", "csr", "b64_ms"),
         "dense_over_scipy_b64": ratio("dense", "scipy", "b64_ms"),
+        "csr_over_scipy_b1_cpu": ratio("csr", "scipy", "b1_cpu_ms"),
+        "compressed_over_csr_b1_cpu": ratio("compressed", "csr", "b1_cpu_ms"),
         "paper_dense_over_sparse_b1": _geomean([r["paper_cpu_us"]["dense_b1"] / r["paper_cpu_us"]["sparse_b1"]
                                                 for r in paper]),
     }
@@ -438,6 +455,11 @@ def print_report(results):
           + " | paper i7-5930K: dense   sparse")
     for r in results["layers"]:
         print(_format_layer(r))
+    print("\nBatch 1, warm, CPU milliseconds of the process (one core for our kernels and scipy; dense adds up "
+          "its BLAS threads):")
+    for r in results["layers"]:
+        t = r["b1_cpu_ms"]
+        print(f"{r['net']:13s} {r['layer']:4s} {'':20s}" + " ".join(_ms(t.get(name)) for name in FORMS))
     print(f"\nBatch {BATCH}, warm, milliseconds per input (whole batch / {BATCH}):")
     print(f"{'network':13s} {'layer':4s} " + " ".join(f"{n:>9s}" for n in FORMS if n != "naive")
           + " | paper: dense   sparse")
@@ -465,7 +487,8 @@ def print_report(results):
     print(f"\nGeometric means over the six paper layers, batch 1: our CSR / scipy time {fmt(s['csr_over_scipy_b1'])} "
           f"(naive {fmt(s['naive_over_scipy_b1'])}), compressed / our CSR {fmt(s['compressed_over_csr_b1'])}, "
           f"speed-up over dense: our CSR {fmt(s['dense_over_csr_b1'])}, compressed {fmt(s['dense_over_compressed_b1'])}, "
-          f"scipy {fmt(s['dense_over_scipy_b1'])} (paper's CPU: {fmt(s['paper_dense_over_sparse_b1'])})")
+          f"scipy {fmt(s['dense_over_scipy_b1'])} (paper's CPU: {fmt(s['paper_dense_over_sparse_b1'])}); in CPU time: "
+          f"our CSR / scipy {fmt(s['csr_over_scipy_b1_cpu'])}, compressed / our CSR {fmt(s['compressed_over_csr_b1_cpu'])}")
     print(f"Batch {BATCH}: speed-up over dense of our CSR {fmt(s['dense_over_csr_b64'])}, scipy "
           f"{fmt(s['dense_over_scipy_b64'])} (below 1: dense wins)")
     print("\nWeights read and energy per inference (45 nm table, energy.ENERGY_PJ; weights in SRAM only if the "
