@@ -70,20 +70,110 @@ def _load_any(path):
     return CompressedModel.load(path) if head == MAGIC else load_model(path)
 
 
-def _test_data(args):
+def _spec(model):
+    """The architecture description of a model (``model.architecture()``) or a compressed model (its attribute)."""
+    spec = model.architecture
+    return spec if isinstance(spec, dict) else spec()
+
+
+def _input_shape_and_classes(model):
+    """One example's shape and the number of classes (the length of the last layer's output)."""
+    from deepcompress_np.architecture import validate
+
+    spec = _spec(model)
+    out = validate(spec)[-1]
+    return tuple(spec["input_shape"]), (out[0] if len(out) == 1 else None)
+
+
+def _model_name(model, path):
+    return model.arch or Path(path).stem
+
+
+def _data(model, args, need_train=True):
+    """The ``train``, ``val`` and ``test`` pairs for ``model``: from ``--data`` or, for a 28x28 model, MNIST.
+
+    Returns a dict with keys ``train``, ``val``, ``test`` (``val`` may be None:
+    the pipeline then holds out a sixth of ``train``) and ``source``.
+    """
     from deepcompress_np.data import load_mnist
+    from deepcompress_np.datasets import fit_input_shape, load_data_file
+    from deepcompress_np.pipeline import MNIST_SHAPES
 
-    return load_mnist("test", data_dir=args.data_dir)
+    shape, n_classes = _input_shape_and_classes(model)
+    if getattr(args, "data", None) is None:
+        if shape not in MNIST_SHAPES:
+            raise CommandError(f"the model takes examples of shape {shape}, not MNIST's 28x28 images: pass your "
+                               f"data with --data DATA.npz (x_train, y_train, x_test, y_test as in Keras' mnist.npz)")
+        splits = {"train": load_mnist("fit", data_dir=args.data_dir) if need_train else None,
+                  "val": load_mnist("val", data_dir=args.data_dir) if need_train else None,
+                  "test": load_mnist("test", data_dir=args.data_dir), "source": "MNIST"}
+    else:
+        splits = {**load_data_file(args.data, n_classes=n_classes), "source": str(args.data)}
+    for split in ("train", "val", "test"):
+        if splits[split] is not None:
+            X, note = fit_input_shape(splits[split][0], shape, what=f"x_{split}")
+            if note and not getattr(args, "json", False):
+                print(f"note: {note}")
+            splits[split] = (X, splits[split][1])
+    return splits
 
 
-def _recipe(arch, args):
-    """The default compression recipe, with any --epochs style overrides from the command line."""
-    from deepcompress_np.recipes import COMPRESSION
+def _recipe(model, args):
+    """The compression recipe the command line asks for.
 
-    recipe = COMPRESSION[arch]
-    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs")
+    ``--recipe R.json`` (a :class:`CompressionRecipe` as JSON), or ``--keep``
+    and ``--bits`` (one value for every weight layer, the other knobs at their
+    defaults), or else the bundled recipe of a LeNet; then the
+    ``--prune-epochs``, ``--quant-epochs``, ``--prune-lr`` and ``--quant-lr``
+    overrides.
+    """
+    from deepcompress_np.recipes import COMPRESSION, CompressionRecipe
+
+    recipe_file = getattr(args, "recipe", None)
+    scalars = {name: getattr(args, arg) for name, arg in (("keep_fraction", "keep"), ("bits", "bits"))
+               if getattr(args, arg, None) is not None}
+    if recipe_file is not None:
+        if scalars:
+            raise CommandError("give either --recipe or --keep/--bits, not both (put every value in the recipe file)")
+        path = Path(recipe_file)
+        if not path.is_file():
+            raise CommandError(f"no recipe file at {str(path)!r}")
+        try:
+            recipe = CompressionRecipe.from_json(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise CommandError(f"{path}: not a text file; a recipe is JSON such as CompressionRecipe().to_json() "
+                               f"writes") from None
+        except (TypeError, ValueError) as e:
+            raise CommandError(f"{path}: {e}") from None
+    elif model.arch in COMPRESSION and len(scalars) < 2:
+        recipe = dataclasses.replace(COMPRESSION[model.arch], **scalars)  # e.g. the bundled recipe with --bits 4
+    elif scalars:
+        recipe = CompressionRecipe(**scalars)
+    else:
+        names = [layer.name for layer in model.weight_layers()]
+        raise CommandError(f"only {sorted(COMPRESSION)} have a bundled recipe: pass --keep F --bits B (one value "
+                           f"for every weight layer) or --recipe R.json (values per layer: this model's weight "
+                           f"layers are {names})")
+    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs", "prune_lr", "quant_lr")
                if getattr(args, name, None) is not None}
-    return dataclasses.replace(recipe, **changes)
+    try:
+        return dataclasses.replace(recipe, **changes).for_model(model)
+    except ValueError as e:
+        raise CommandError(f"{recipe_file or 'the recipe'}: {e}") from None
+
+
+def _load_weights(args):
+    """The model of ``--weights`` (any saved model) or the bundled weights of ``--model``."""
+    from deepcompress_np.models import load_model
+
+    if args.weights is None and args.model is None:
+        raise CommandError("say which model: --weights MODEL.npz (any model saved with save_model), or "
+                           "--model lenet300|lenet5 for the bundled weights")
+    weights = args.weights or _pretrained_path(args.model)
+    model = load_model(weights)
+    if args.model is not None and model.arch != args.model:
+        raise CommandError(f"{weights} holds a {model.arch or 'custom'} model, not {args.model}")
+    return model, weights
 
 
 # ----------------------------------------------------------------------------
@@ -109,39 +199,39 @@ def cmd_evaluate(args):
     from deepcompress_np.train import evaluate
 
     model = _load_any(args.path)
-    X, y = _test_data(args)
+    X, y = _data(model, args, need_train=False)["test"]
     error = evaluate(model, X, y)
+    name = _model_name(model, args.path)
     result = {"path": str(args.path), "arch": model.arch, "test_error": error, "n_test": int(len(y)),
               "n_errors": int(round(error * len(y))), "file_bytes": Path(args.path).stat().st_size,
-              "compressed": isinstance(model, CompressedModel)}
+              "compressed": isinstance(model, CompressedModel), "data": str(args.data or "MNIST")}
     if args.json:
         _print_json(result)
     else:
         kind = "compressed file, decoded and run from its sparse form" if result["compressed"] else "dense model"
-        print(f"{args.path} ({kind}): {model.arch}, test error {100 * error:.2f}% "
-              f"({result['n_errors']} of {len(y)} test images)")
+        print(f"{args.path} ({kind}): {name}, test error {100 * error:.2f}% "
+              f"({result['n_errors']} of {len(y)} test examples of {result['data']})")
     return 0
 
 
 def cmd_prune(args):
-    from deepcompress_np.data import load_mnist
-    from deepcompress_np.models import load_model, save_model
+    from deepcompress_np.models import save_model
     from deepcompress_np.pipeline import copy_model, prune_stage
     from deepcompress_np.prune import dead_neurons, kept_fraction, prune_model
     from deepcompress_np.train import evaluate
 
     out = _check_out(args.out, args.force)
-    model = load_model(args.weights or _pretrained_path(args.model))
-    if model.arch != args.model:
-        raise CommandError(f"--weights holds a {model.arch} model, not {args.model}")
-    recipe = _recipe(args.model, args)
-    X, y = load_mnist("fit", data_dir=args.data_dir)
-    X_test, y_test = _test_data(args)
+    model, _ = _load_weights(args)
+    recipe = _recipe(model, args)
+    data = _data(model, args)
+    X, y = data["train"]
+    X_test, y_test = data["test"]
     reference = evaluate(model, X_test, y_test)
     one_shot = copy_model(model)  # the same kept fractions in one cut, without retraining
-    prune_model(one_shot, keep_fraction=recipe.keep_fraction)
+    names = [layer.name for layer in model.weight_layers()]
+    prune_model(one_shot, keep_fraction=recipe.per_layer("keep_fraction", names))
     before = evaluate(one_shot, X_test, y_test)
-    masks = prune_stage(model, recipe, X, y, verbose=not args.json, progress_bar=not args.json)
+    masks = prune_stage(model, recipe, X, y, seed=args.seed, verbose=not args.json, progress_bar=not args.json)
     after = evaluate(model, X_test, y_test)
     dead = dead_neurons(model, masks)
     layers = []
@@ -151,39 +241,39 @@ def cmd_prune(args):
                        "kept_fraction": float(mask.mean()), "dead_neurons": dead[layer.name]})
     result = {"arch": model.arch, "test_error_reference": reference, "test_error_before_retraining": before,
               "test_error": after, "kept_fraction": kept_fraction(masks), "layers": layers,
-              "recipe": recipe.to_dict()}
+              "recipe": recipe.to_dict(), "data": data["source"]}
     save_model(out, model, masks=masks, metadata={"stage": "pruned", **result})
     if args.json:
         _print_json(result)
         return 0
-    print(f"\n{'layer':6s} {'#weights':>9s} {'kept':>8s}  dead neurons (no incoming / no outgoing)")
+    width = max(6, *(len(r["layer"]) for r in layers))
+    print(f"\n{'layer':{width}s} {'#weights':>9s} {'kept':>8s}  dead neurons (no incoming / no outgoing)")
     for r in layers:
         d = r["dead_neurons"]
-        print(f"{r['layer']:6s} {r['n_weights']:>9,} {100 * r['kept_fraction']:7.2f}%  "
+        print(f"{r['layer']:{width}s} {r['n_weights']:>9,} {100 * r['kept_fraction']:7.2f}%  "
               f"{d['no_incoming']} of {d['outputs']} outputs / {d['no_outgoing']} of {d['inputs']} inputs")
-    print(f"total  {sum(r['n_weights'] for r in layers):>9,} {100 * result['kept_fraction']:7.2f}%")
+    print(f"{'total':{width}s} {sum(r['n_weights'] for r in layers):>9,} {100 * result['kept_fraction']:7.2f}%")
     print(f"test error: reference {100 * reference:.2f}%, pruned without retraining {100 * before:.2f}%, "
           f"after retraining {100 * after:.2f}%; saved to {out}")
     return 0
 
 
 def cmd_quantize(args):
-    from deepcompress_np.data import load_mnist
     from deepcompress_np.models import load_model, save_model
     from deepcompress_np.pipeline import quantize_stage
-    from deepcompress_np.quantize import default_bits
     from deepcompress_np.train import evaluate
 
     out = _check_out(args.out, args.force)
     model = load_model(args.weights)
     masks = model.masks or {f"{l.name}.W": l.params["W"] != 0 for l in model.weight_layers()}
     names = [layer.name for layer in model.weight_layers()]
-    bits = {n: args.bits if args.bits is not None else default_bits(model.arch, n) for n in names}
-    recipe = dataclasses.replace(_recipe(model.arch, args), init=args.init)
-    X, y = load_mnist("fit", data_dir=args.data_dir)
-    X_test, y_test = _test_data(args)
+    recipe = dataclasses.replace(_recipe(model, args), init=args.init)
+    bits = recipe.per_layer("bits", names)  # --bits, else the paper's bits of a LeNet
+    data = _data(model, args)
+    X, y = data["train"]
+    X_test, y_test = data["test"]
     errors = {"pruned": evaluate(model, X_test, y_test)}
-    quantized = quantize_stage(model, masks, recipe, X, y, bits=bits, verbose=not args.json,
+    quantized = quantize_stage(model, masks, recipe, X, y, bits=bits, seed=args.seed, verbose=not args.json,
                                progress_bar=not args.json,
                                after_kmeans=lambda m: errors.__setitem__("kmeans", evaluate(m, X_test, y_test)))
     errors["retrained"] = evaluate(model, X_test, y_test)
@@ -191,47 +281,50 @@ def cmd_quantize(args):
                "distinct_values": quantized[f"{n}.W"].n_distinct(),
                "kept": quantized[f"{n}.W"].n_kept} for n in names]
     result = {"arch": model.arch, "init": args.init, "test_error_pruned": errors["pruned"],
-              "test_error_before_retraining": errors["kmeans"], "test_error": errors["retrained"], "layers": layers}
+              "test_error_before_retraining": errors["kmeans"], "test_error": errors["retrained"], "layers": layers,
+              "data": data["source"]}
     save_model(out, model, masks=masks, metadata={"stage": "quantized", **result})
     if args.json:
         _print_json(result)
         return 0
-    print(f"\n{'layer':6s} {'bits':>4s} {'distinct non-zero values':>25s} {'kept weights':>13s}")
+    width = max(6, *(len(n) for n in names))
+    print(f"\n{'layer':{width}s} {'bits':>4s} {'distinct non-zero values':>25s} {'kept weights':>13s}")
     for r in layers:
-        print(f"{r['layer']:6s} {r['bits']:>4d} {r['distinct_values']:>25d} {r['kept']:>13,}")
+        print(f"{r['layer']:{width}s} {r['bits']:>4d} {r['distinct_values']:>25d} {r['kept']:>13,}")
     print(f"test error: pruned {100 * errors['pruned']:.2f}%, after k-means ({args.init} init) "
           f"{100 * errors['kmeans']:.2f}%, after centroid retraining {100 * errors['retrained']:.2f}%; saved to {out}")
     return 0
 
 
-def _compress_and_report(arch, weights, args, out):
-    """Run the pipeline, write the file, print Tables 2 and 1; returns the JSON-able report."""
+def _compress_and_report(model, weights, args, out):
+    """Run the pipeline on ``model``, write the file, print Tables 2 and 1; returns the JSON-able report."""
     from deepcompress_np.compressed import CompressedModel
-    from deepcompress_np.models import atomic_write, load_model
+    from deepcompress_np.models import atomic_write
     from deepcompress_np.pipeline import compress
     from deepcompress_np.report import format_layer_table, format_table1, layer_table, table1_row
 
-    model = load_model(weights)
-    if model.arch != arch:
-        raise CommandError(f"{weights} holds a {model.arch} model, not {arch}")
-    result = compress(model, _recipe(arch, args), data_dir=args.data_dir, seed=args.seed,
+    recipe = _recipe(model, args)
+    data = _data(model, args)
+    result = compress(model, recipe, train=data["train"], val=data["val"], test=data["test"], seed=args.seed,
                       verbose=True, progress_bar=True)
     atomic_write(out, lambda f: f.write(result.data))
     file_bytes = Path(out).stat().st_size
     stored = CompressedModel.load(out)  # every figure below comes from the file on disk
     rows = layer_table(stored)
     row = table1_row(stored, file_bytes, result.reference_error, result.test_error)
-    print(f"\nTable 2/3 ({arch}), measured on {out}:\n{format_layer_table(rows)}\n")
+    row["arch"] = row["arch"] or Path(weights).stem
+    print(f"\nTable 2/3 ({row['arch']}), measured on {out}:\n{format_layer_table(rows)}\n")
     print(f"Table 1:\n{format_table1(row)}\n")
     return {**row, "layers": rows, "stages": result.stages, "recipe": result.recipe.to_dict(), "file": str(out),
-            "weights": str(weights)}
+            "weights": str(weights), "data": data["source"]}
 
 
 def cmd_compress(args):
     out = _check_out(args.out, args.force)
     if args.report:
         _check_out(args.report, args.force)
-    report = _compress_and_report(args.model, args.weights or _pretrained_path(args.model), args, out)
+    model, weights = _load_weights(args)
+    report = _compress_and_report(model, weights, args, out)
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, sort_keys=True, default=_json_default))
         print(f"report written to {args.report}")
@@ -252,10 +345,12 @@ def _output_folder(path, force):
 
 def cmd_demo(args):
     from deepcompress_np.figures import save_demo_figures
+    from deepcompress_np.models import load_model
 
     folder = _output_folder(args.out_dir, args.force)
     out = folder / "lenet300.dcnp"
-    report = _compress_and_report("lenet300", _pretrained_path("lenet300"), args, out)
+    weights = _pretrained_path("lenet300")
+    report = _compress_and_report(load_model(weights), weights, args, out)
     (folder / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True, default=_json_default))
     figures = save_demo_figures(out, folder)
     print(f"wrote {out} ({report['file_bytes']:,} bytes), report.json and {', '.join(p.name for p in figures)} "
@@ -264,7 +359,7 @@ def cmd_demo(args):
 
 
 def cmd_reproduce(args):
-    from deepcompress_np.models import save_model
+    from deepcompress_np.models import load_model, save_model
     from deepcompress_np.recipes import train_reference
     from deepcompress_np.report import format_table1
 
@@ -274,7 +369,7 @@ def cmd_reproduce(args):
         model, metadata = train_reference(arch, seed=args.seed, data_dir=args.data_dir, progress_bar=True)
         weights = folder / f"{arch}_reference.npz"
         save_model(weights, model, metadata=metadata)
-        report = _compress_and_report(arch, weights, args, folder / f"{arch}.dcnp")
+        report = _compress_and_report(load_model(weights), weights, args, folder / f"{arch}.dcnp")
         (folder / f"{arch}_report.json").write_text(
             json.dumps(report, indent=2, sort_keys=True, default=_json_default))
         rows.append(report)
@@ -330,9 +425,29 @@ def build_parser():
     def add_force(p, what="--out"):
         p.add_argument("--force", action="store_true", help=f"overwrite {what} if it exists")
 
+    def add_model(p):
+        p.add_argument("--model", choices=ARCH_CHOICES, default=None,
+                       help="a bundled LeNet (its weights data/<model>.npz unless --weights is given)")
+        p.add_argument("--weights", default=None, help="any model saved with save_model (.npz)")
+
+    def add_data(p):
+        p.add_argument("--data", default=None, metavar="DATA.npz",
+                       help="your data: x_train, y_train, x_test, y_test (optionally x_val, y_val) as in Keras' "
+                            "mnist.npz; uint8 images are scaled by /255 (default: MNIST, for 28x28 models)")
+
+    def add_recipe(p):
+        p.add_argument("--recipe", default=None, metavar="R.json",
+                       help="a CompressionRecipe as JSON (recipe.to_json()), e.g. with per-layer values")
+        p.add_argument("--keep", type=float, default=None, metavar="F",
+                       help="fraction of every weight layer's weights to keep after pruning")
+        p.add_argument("--bits", type=int, default=None, metavar="B",
+                       help="bits per shared-weight index in every layer (2**B shared weights)")
+
     def add_epochs(p):
         p.add_argument("--prune-epochs", type=int, default=None, help="retraining epochs per pruning round")
         p.add_argument("--quant-epochs", type=int, default=None, help="epochs of centroid fine-tuning")
+        p.add_argument("--prune-lr", type=float, default=None, help="learning rate of the retraining after pruning")
+        p.add_argument("--quant-lr", type=float, default=None, help="learning rate of the centroid fine-tuning")
 
     p = add("train", cmd_train, "train a reference net from scratch on MNIST")
     p.add_argument("--model", choices=ARCH_CHOICES, required=True)
@@ -341,30 +456,41 @@ def build_parser():
     p.add_argument("--out", required=True, help="where to save the weights (.npz)")
     add_force(p)
 
-    p = add("evaluate", cmd_evaluate, "test error of a model (.npz) or a compressed file on all 10,000 test images")
+    p = add("evaluate", cmd_evaluate, "test error of a model (.npz) or a compressed file, on MNIST's 10,000 test "
+                                      "images or the test split of --data")
     p.add_argument("path", help="a model (.npz) or a compressed file (.dcnp)")
+    add_data(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
     p = add("prune", cmd_prune, "prune a trained net and retrain it (paper §2)")
-    p.add_argument("--model", choices=ARCH_CHOICES, required=True)
-    p.add_argument("--weights", default=None, help="trained weights (default: the bundled data/<model>.npz)")
+    add_model(p)
+    add_data(p)
     p.add_argument("--out", required=True, help="where to save the pruned model (.npz, with its masks)")
+    p.add_argument("--keep", type=float, default=None, help="fraction of every layer's weights to keep "
+                                                            "(default: the bundled recipe of a LeNet)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--prune-epochs", type=int, default=None, help="retraining epochs per pruning round")
+    p.add_argument("--prune-lr", type=float, default=None, help="learning rate of the retraining")
+    p.add_argument("--seed", type=int, default=0)
     add_force(p)
 
     p = add("quantize", cmd_quantize, "share weights by k-means and fine-tune the centroids (paper §3)")
     p.add_argument("--weights", required=True, help="a pruned model (.npz) written by the prune command")
-    p.add_argument("--bits", type=int, default=None, help="bits per weight index (default: the paper's per layer)")
+    add_data(p)
+    p.add_argument("--bits", type=int, default=None, help="bits per weight index (default: the paper's per layer "
+                                                          "for a LeNet)")
     p.add_argument("--init", choices=("linear", "forgy", "density"), default="linear")
     p.add_argument("--out", required=True, help="where to save the quantized model (.npz)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quant-epochs", type=int, default=None, help="epochs of centroid fine-tuning")
+    p.add_argument("--quant-lr", type=float, default=None, help="learning rate of the centroid fine-tuning")
+    p.add_argument("--seed", type=int, default=0)
     add_force(p)
 
     p = add("compress", cmd_compress, "the whole pipeline: prune, quantize, Huffman-code, write the file")
-    p.add_argument("--model", choices=ARCH_CHOICES, required=True)
-    p.add_argument("--weights", default=None, help="trained weights (default: the bundled data/<model>.npz)")
+    add_model(p)
+    add_data(p)
+    add_recipe(p)
     p.add_argument("--out", required=True, help="the compressed file to write")
     p.add_argument("--report", default=None, help="also write the report as JSON here")
     p.add_argument("--seed", type=int, default=0)

@@ -3,7 +3,11 @@
 :class:`CompressedModel` is the form the paper's pipeline ends in (Figure 1):
 per layer, the surviving connections as relative indices with filler zeros
 (§2), each as a cluster index into a shared codebook (§3), Huffman-coded on
-disk (§4, ``fileformat.py``).
+disk (§4, ``fileformat.py``). It is built from the model's architecture
+(``architecture.py``: every layer in order with its hyper-parameters), which
+the file stores too, so any ``Sequential`` of the package's layers can be
+compressed, saved, and loaded and run in another process with no other
+information.
 
 ``predict`` runs straight from that form, the way the EIE accelerator does
 (Han et al., ISCA 2016): it turns the relative indices back into positions by

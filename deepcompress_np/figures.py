@@ -46,7 +46,7 @@ def plot_size_breakdown(compressed, file_bytes, ax=None):
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel("bytes")
-    ax.set_title(f"Where the {file_bytes:,} bytes of the {compressed.arch} file go")
+    ax.set_title(f"Where the {file_bytes:,} bytes of the {compressed.arch or 'compressed'} file go")
     ax.legend(fontsize=8, loc="lower right")
     return ax
 
@@ -86,13 +86,14 @@ def plot_symbol_distributions(compressed, layer_name, axes=None):
 
 
 def save_demo_figures(compressed_path, folder):
-    """Write the demo's figures (PNG) for a compressed file into ``folder``; returns their paths."""
+    """Write the demo's figures (PNG) for a compressed file into ``folder`` (created if missing); returns their paths."""
     from deepcompress_np.compressed import CompressedModel
 
     plt = _pyplot()
     compressed = CompressedModel.load(compressed_path)
     file_bytes = Path(compressed_path).stat().st_size
     folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     fig, ax = plt.subplots(figsize=(8, 3))
     plot_size_breakdown(compressed, file_bytes, ax=ax)

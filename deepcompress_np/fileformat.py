@@ -274,9 +274,7 @@ def _read_header_v1(cur):
     raw = cur.take(arch_len, "architecture name")
     (n_layers,) = cur.unpack("<H", "layer count")
     _check_header_crc(cur)
-    if not _printable(raw):
-        raise CompressedFileError("the architecture name is not printable ASCII")
-    name = raw.decode("ascii")
+    name = raw.decode("latin-1")  # any bytes; only "lenet300" and "lenet5" are known
     return name, json.loads(_lenet_architecture_json(name)), n_layers
 
 

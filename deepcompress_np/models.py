@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -171,7 +172,7 @@ def load_model(path):
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, EOFError) as e:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
         # Never pass on NumPy's advice to load with allow_pickle: we store no pickles.
         reason = "it holds pickled objects" if "pickle" in str(e) else str(e)
         raise ValueError(f"{path}: not a model file saved by deepcompress_np ({reason})") from None

@@ -7,7 +7,8 @@
 * :func:`table1_row` -- Table 1: test error of the reference and of the
   compressed model, size before and after, and the ratio. The size after is
   the file's length in bytes; the size before is 4 bytes per parameter
-  (weights and biases in float32).
+  (weights and biases in float32), counted from the compressed layers'
+  shapes, so for any network.
 * :func:`size_breakdown` -- where the file's bytes go, and how the bit-count
   estimate of the table relates to the real size.
 
@@ -93,6 +94,18 @@ def layer_table(compressed):
     return rows
 
 
+def format_ratio(rate):
+    """A compress rate (stored / dense) as the paper prints it: ``"(40x)"``.
+
+    A ratio of 1 or more is printed without decimals, as in the paper's
+    tables (``(40x)``, ``(7x)``); a layer that grows -- a ratio below 1, e.g.
+    a tiny layer whose codebook outweighs its weights -- gets two significant
+    digits (``(0.26x)``), never ``(0x)``.
+    """
+    ratio = 1 / rate
+    return f"({ratio:.0f}x)" if ratio >= 1 else f"({ratio:.2g}x)"
+
+
 def format_layer_table(rows):
     """The table as aligned text, percentages and ratios as the paper prints them."""
     def cells(r):
@@ -100,8 +113,8 @@ def format_layer_table(rows):
             r["layer"], f"{r['n_weights']:,}", f"{100 * r['weights_pct']:.1f}%",
             f"{r['weight_bits_pq']:.3g}", f"{r['weight_bits_pqh']:.2f}",
             f"{r['index_bits_pq']:.3g}", f"{r['index_bits_pqh']:.2f}",
-            f"{100 * r['compress_rate_pq']:.2f}% ({1 / r['compress_rate_pq']:.0f}x)",
-            f"{100 * r['compress_rate_pqh']:.2f}% ({1 / r['compress_rate_pqh']:.0f}x)",
+            f"{100 * r['compress_rate_pq']:.2f}% {format_ratio(r['compress_rate_pq'])}",
+            f"{100 * r['compress_rate_pqh']:.2f}% {format_ratio(r['compress_rate_pqh'])}",
         ]
     table = [list(HEADINGS)] + [cells(r) for r in rows]
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADINGS))]
@@ -110,11 +123,23 @@ def format_layer_table(rows):
     return "\n".join(lines)
 
 
-def dense_bytes(arch):
-    """Bytes of every parameter (weights and biases) of ``arch`` in float32."""
-    from deepcompress_np.models import build
+def dense_bytes(model):
+    """Bytes of every weight and bias in float32: the size before compression (Table 1).
 
-    return 4 * build(arch).n_params()
+    Parameters
+    ----------
+    model : CompressedModel, Sequential or str
+        A compressed model (counted from its layers' shapes and biases, any
+        architecture), a dense model, or a bundled architecture's name
+        (``"lenet300"``).
+    """
+    if isinstance(model, str):
+        from deepcompress_np.models import build
+
+        model = build(model)
+    if hasattr(model, "n_params"):
+        return 4 * model.n_params()
+    return 4 * sum(int(np.prod(layer.shape)) + int(np.size(layer.bias)) for layer in model.layers)
 
 
 def size_breakdown(compressed, file_bytes):
@@ -139,7 +164,7 @@ def size_breakdown(compressed, file_bytes):
 
 def table1_row(compressed, file_bytes, reference_error, test_error):
     """The paper's Table 1 row, plus the bit-count estimate and what separates it from the file."""
-    dense = dense_bytes(compressed.arch)
+    dense = dense_bytes(compressed)
     total = layer_table(compressed)[-1]
     estimate = total["bits_pqh"] / 8
     kinds = size_breakdown(compressed, file_bytes)
@@ -164,12 +189,16 @@ def table1_row(compressed, file_bytes, reference_error, test_error):
 
 def format_table1(row):
     """Table 1 as text, with the bit-count estimate and the bytes it leaves out."""
-    errors = f"{100 * row['test_error_reference']:.2f}% -> {100 * row['test_error']:.2f}%"
+    def pct(error):
+        return "n/a" if error is None else f"{100 * error:.2f}%"
+
+    errors = f"{pct(row['test_error_reference'])} -> {pct(row['test_error'])}"
     sizes = f"{row['dense_bytes']:,} B -> {row['file_bytes']:,} B"
     diff = row["difference"]
+    name = row["arch"] or "model"
     return "\n".join([
-        f"{'Network':10s} {'Top-1 error':>18s} {'Parameters (file)':>28s} {'Compress rate':>14s}",
-        f"{row['arch']:10s} {errors:>18s} {sizes:>28s} {row['ratio']:>13.1f}x",
+        f"{'Network':{max(10, len(name))}s} {'Top-1 error':>18s} {'Parameters (file)':>28s} {'Compress rate':>14s}",
+        f"{name:{max(10, len(name))}s} {errors:>18s} {sizes:>28s} {row['ratio']:>13.1f}x",
         f"Bit-count estimate (streams + codebooks): {row['estimate_bytes']:,.0f} B ({row['estimate_ratio']:.1f}x of "
         f"the weights); the file adds biases {diff['bias']:,} B, code tables {diff['code tables']:,} B, "
         f"headers and checksums {diff['headers']:,} B and stream padding {diff['stream padding']:,.0f} B.",

@@ -115,3 +115,63 @@ def test_demo_writes_the_file_the_report_and_the_figures(capsys, tmp_path):
     # a second run may overwrite what the first wrote (the folder is marked as ours)
     code, _, _ = run(capsys, "demo", "--out-dir", out, "--prune-epochs", "1", "--quant-epochs", "1")
     assert code == 0
+
+
+def test_evaluate_a_text_file_gives_no_pickle_advice(capsys, tmp_path):
+    """Issue 11, point 10: a package that stores no pickles never suggests allow_pickle."""
+    passwd = Path("/etc/passwd")
+    target = passwd if passwd.is_file() else tmp_path / "passwd"
+    if target != passwd:
+        target.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    code, _, err = run(capsys, "evaluate", target)
+    assert code == 2 and err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert "not a model file" in err and "pickle" not in err.lower()
+
+
+def test_evaluate_a_model_file_holding_pickles_gives_no_pickle_advice(capsys, tmp_path):
+    path = tmp_path / "objects.npz"
+    np.savez(path, __arch__=np.array("lenet300"), w=np.array([{"a": 1}], dtype=object))
+    code, _, err = run(capsys, "evaluate", path)
+    assert code == 2 and err.startswith("error:") and "allow_pickle" not in err
+
+
+def test_evaluate_a_damaged_zip_is_one_line(capsys, tmp_path):
+    path = tmp_path / "damaged.npz"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 60)
+    code, _, err = run(capsys, "evaluate", path)
+    assert code == 2 and err.startswith("error:") and "not a model file" in err
+
+
+def test_written_files_honour_the_umask(capsys, tmp_path):
+    """Issue 11, point 10: files from the atomic save come out 0644 under umask 022, not the temporary 0600."""
+    import os
+    import stat
+
+    from deepcompress_np.models import save_model
+    from deepcompress_np.nn import Linear, ReLU, Sequential
+
+    weights, data, pruned = tmp_path / "m.npz", tmp_path / "d.npz", tmp_path / "p.npz"
+    rng = np.random.default_rng(0)
+    save_model(weights, Sequential(Linear(6, 8, rng=rng, name="fc1"), ReLU(), Linear(8, 3, rng=rng, name="fc2")))
+    np.savez(data, x_train=rng.normal(size=(30, 6)).astype(np.float32), y_train=rng.integers(0, 3, 30),
+             x_test=rng.normal(size=(9, 6)).astype(np.float32), y_test=rng.integers(0, 3, 9))
+    old = os.umask(0o022)
+    try:
+        code, _, err = run(capsys, "prune", "--weights", weights, "--data", data, "--keep", "0.5",
+                           "--prune-epochs", "1", "--out", pruned, "--json")
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert stat.S_IMODE(pruned.stat().st_mode) == 0o644
+
+
+def test_layer_table_prints_a_layer_that_grows():
+    """A tiny layer whose codebook outweighs its weights prints (0.26x), not (0x); the LeNet ratios as before."""
+    from deepcompress_np.report import COLUMNS, format_layer_table, format_ratio
+
+    assert format_ratio(3.8073) == "(0.26x)" and format_ratio(1 / 0.5) == "(0.5x)"
+    assert format_ratio(0.0207) == "(48x)" and format_ratio(0.1345) == "(7x)" and format_ratio(0.7389) == "(1x)"
+    row = dict.fromkeys(COLUMNS, 1.0)
+    row.update(layer="tiny", n_weights=30, compress_rate_pq=2.5, compress_rate_pqh=3.8073)
+    text = format_layer_table([row])
+    assert "380.73% (0.26x)" in text and "250.00% (0.4x)" in text and "(0x)" not in text

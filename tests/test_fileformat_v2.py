@@ -123,7 +123,7 @@ def split_file(data):
     assert data[:4] == b"DCNP" and data[4] == 2
     n = data[5]
     (a,) = struct.unpack_from("<I", data, 6 + n)
-    f = {"version": 2, "name": data[6:6 + n], "arch": data[10 + n:10 + n + a], "arch_len": None,
+    f = {"magic": data[:4], "version": 2, "name": data[6:6 + n], "arch": data[10 + n:10 + n + a], "arch_len": None,
          "n_layers": struct.unpack_from("<H", data, 10 + n + a)[0], "sections": []}
     pos = 16 + n + a
     for _ in range(f["n_layers"]):
@@ -137,7 +137,7 @@ def split_file(data):
 def join_file(f):
     """The bytes of a file dict, every CRC computed afresh."""
     arch_len = len(f["arch"]) if f["arch_len"] is None else f["arch_len"]
-    head = (b"DCNP" + bytes([f["version"], len(f["name"])]) + f["name"] + struct.pack("<I", arch_len) + f["arch"]
+    head = (f["magic"] + bytes([f["version"], len(f["name"])]) + f["name"] + struct.pack("<I", arch_len) + f["arch"]
             + struct.pack("<H", f["n_layers"]))
     out = [head + struct.pack("<I", zlib.crc32(head))]
     for section in f["sections"]:
@@ -273,6 +273,8 @@ def test_every_truncation_and_any_extra_byte_gives_the_project_error(small):
 
 RESEALED = {
     # the file header
+    "magic": (header(magic=b"DCNQ"), "not a deepcompress_np compressed file: magic number b'DCNQ'"),
+    "zip magic": (header(magic=b"PK\x03\x04"), "not a deepcompress_np compressed file"),
     "version 3": (header(version=3), "format version 3 is not supported"),
     "version 0": (header(version=0), "format version 0 is not supported"),
     "version as an ASCII digit": (header(version=ord("2")), "format version 50 is not supported"),
@@ -427,6 +429,8 @@ def test_a_version_1_header_naming_an_unknown_network_is_refused():
     data = (DATA / "lenet300_v1.dcnp").read_bytes()
     head = b"DCNP" + bytes([1, 5]) + b"mycnn" + data[6 + data[5]:8 + data[5]]
     refused(head + struct.pack("<I", zlib.crc32(head)) + data[12 + data[5]:], "unknown architecture 'mycnn'")
+    head = b"DCNP" + bytes([1, 8]) + b"lenet\xff00" + data[6 + data[5]:8 + data[5]]
+    refused(head + struct.pack("<I", zlib.crc32(head)) + data[12 + data[5]:], "unknown architecture 'lenet\xff00'")
 
 
 def test_an_architecture_up_to_the_length_limit_is_read_and_one_byte_more_is_not(small):
@@ -571,3 +575,28 @@ def test_index_bits_default_to_auto_and_are_checked():
                        ({"fc1": "best"}, "from 1 to 16")):
         with pytest.raises(ValueError, match=match):
             CompressedModel.from_quantized(model, quantized, index_bits=bad)
+
+
+def test_random_edits_of_the_architecture_give_the_project_error_or_a_network_that_runs(small):
+    """500 seeded one-byte edits of the architecture JSON, resealed: refused, or a valid network that runs."""
+    rng = np.random.default_rng(0)
+    f = split_file(small)
+    alphabet = b'0123456789[]{}",:-.eE tfnrualsNI\\'
+    outcomes = {"refused": 0, "runs": 0, "large": 0}
+    for _ in range(500):
+        arch = bytearray(f["arch"])
+        arch[rng.integers(len(arch))] = alphabet[rng.integers(len(alphabet))]
+        data = join_file(dict(f, arch=bytes(arch)))
+        try:
+            model = CompressedModel.from_bytes(data)
+        except CompressedFileError:
+            outcomes["refused"] += 1
+            continue
+        shape = model.input_shape
+        if np.prod(shape) > 100_000:  # a valid but large input: not run here
+            outcomes["large"] += 1
+            continue
+        out = model.forward(rng.normal(size=(2,) + shape).astype(np.float32))
+        assert out.shape[0] == 2 and np.all(np.isfinite(out))
+        outcomes["runs"] += 1
+    assert outcomes["refused"] > 300 and outcomes["runs"] > 0, outcomes

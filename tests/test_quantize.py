@@ -19,9 +19,6 @@ from deepcompress_np.quantize import (
     quantize_model_params,
 )
 
-sklearn_cluster = pytest.importorskip("sklearn.cluster", reason="scikit-learn is the test oracle for k-means")
-
-
 def bimodal_weights(seed, n=3000):
     """Trained-layer-like weights: two bumps either side of zero, as in paper Figure 4."""
     rng = np.random.default_rng(seed)
@@ -29,7 +26,8 @@ def bimodal_weights(seed, n=3000):
 
 
 def reference_kmeans(x, init):
-    """scikit-learn's Lloyd from the same centroids, run to strict convergence."""
+    """scikit-learn's Lloyd from the same centroids, run to strict convergence (skips the test without it)."""
+    sklearn_cluster = pytest.importorskip("sklearn.cluster", reason="scikit-learn is the test oracle for k-means")
     km = sklearn_cluster.KMeans(
         n_clusters=init.size, init=init.reshape(-1, 1), n_init=1, max_iter=300, tol=0.0, algorithm="lloyd"
     ).fit(x.reshape(-1, 1))
@@ -325,6 +323,25 @@ def test_figure3_centroid_update_sums_the_gradients():
     counts = np.bincount(FIG3_INDEX.ravel(), minlength=4)
     averaged = FIG3_CENTROIDS - by_hand / counts
     assert not np.allclose(layer.codebook, averaged, atol=1e-3)
+
+
+def test_figure3_centroid_update_with_momentum_by_hand():
+    """Two steps of momentum on the centroids: v <- momentum * v - lr * dL/dc, c <- c + v (hand-computed)."""
+    layer = QuantizedLayer(FIG3_CENTROIDS.copy(), FIG3_INDEX.ravel().astype(np.uint8),
+                           np.ones((4, 4), bool), (4, 4), bits=2)
+    W = layer.to_dense()
+    opt = SGD(lr=1.0, momentum=0.5)
+    opt.rules["W"] = SharedWeightUpdate(layer)
+    # summed gradients per cluster (see the test above): g = [-0.03, 0.04, 0.02, 0.04]
+    # step 1: v = 0.5 * 0 - g       = [ 0.03,  -0.04, -0.02, -0.04];  c = [-1, 0, 1.5, 2] + v = [-0.97, -0.04, 1.48, 1.96]
+    opt.step({"W": W}, {"W": FIG3_GRAD})
+    np.testing.assert_allclose(layer.codebook, [-0.97, -0.04, 1.48, 1.96], atol=1e-6)
+    # step 2: v = 0.5 * v - g       = [ 0.045, -0.06, -0.03, -0.06];  c = [-0.925, -0.10, 1.45, 1.90]
+    # (without the decay of v it would be v = [0.06, -0.08, -0.04, -0.08], c = [-0.91, -0.12, 1.44, 1.88])
+    opt.step({"W": W}, {"W": FIG3_GRAD})
+    np.testing.assert_allclose(opt.velocity["W:codebook"], [0.045, -0.06, -0.03, -0.06], atol=1e-6)
+    np.testing.assert_allclose(layer.codebook, [-0.925, -0.10, 1.45, 1.90], atol=1e-6)
+    np.testing.assert_array_equal(W, layer.codebook[FIG3_INDEX])
 
 
 def test_quantize_figure3_weights_recovers_its_clusters():

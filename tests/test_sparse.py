@@ -29,8 +29,6 @@ from deepcompress_np.sparse import (
     to_csr,
 )
 
-scipy_sparse = pytest.importorskip("scipy.sparse", reason="scipy is the CSR/CSC oracle")
-
 
 # ---------------------------------------------------------------------------
 # Oracles written as plain Python loops, independent of the vectorised code
@@ -402,6 +400,7 @@ def random_sparse(shape, density, seed, dtype=np.float64):
 @pytest.mark.parametrize("shape", CSR_SHAPES)
 @pytest.mark.parametrize("density", [0.0, 0.3, 1.0])
 def test_csr_matches_scipy(shape, density):
+    scipy_sparse = pytest.importorskip("scipy.sparse", reason="scipy is the CSR/CSC oracle")
     w = random_sparse(shape, density, seed=sum(shape))
     ours = to_csr(w)
     oracle = scipy_sparse.csr_matrix(w)
@@ -419,6 +418,7 @@ def test_csr_matches_scipy(shape, density):
 @pytest.mark.parametrize("shape", CSR_SHAPES)
 @pytest.mark.parametrize("density", [0.0, 0.3, 1.0])
 def test_csc_matches_scipy(shape, density):
+    scipy_sparse = pytest.importorskip("scipy.sparse", reason="scipy is the CSR/CSC oracle")
     w = random_sparse(shape, density, seed=7 + sum(shape), dtype=np.int32)
     ours = to_csc(w)
     oracle = scipy_sparse.csc_matrix(w)

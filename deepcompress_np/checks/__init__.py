@@ -14,6 +14,7 @@ One module per tutorial:
 * ``quantization`` (03): ``check_linear_init``, ``check_centroid_update``
 * ``huffman`` (04): ``check_huffman_code_lengths``, ``check_canonical_codes``
 * ``ratio`` (05): ``check_layer_compression``
+* ``own_model`` (06): ``check_sklearn_to_state_dict``
 * ``inference`` (07): ``check_weight_traffic``
 """
 
@@ -21,7 +22,7 @@ import importlib
 
 from deepcompress_np.checks._core import CheckResult
 
-_MODULES = ("nn", "pruning", "sparse", "quantization", "huffman", "ratio", "inference")
+_MODULES = ("nn", "pruning", "sparse", "quantization", "huffman", "ratio", "own_model", "inference")
 __all__ = ["CheckResult"]
 for _module_name in _MODULES:
     _module = importlib.import_module(f"{__name__}.{_module_name}")
