@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 ARCH_CHOICES = ("lenet300", "lenet5")
 
 
@@ -29,11 +28,21 @@ class CommandError(Exception):
 
 
 def _pretrained_path(arch):
-    path = REPO_DATA / f"{arch}.npz"
+    """The bundled weights of ``arch``, shipped inside the package (``deepcompress_np/pretrained/``)."""
+    from deepcompress_np.models import PRETRAINED_DIR
+
+    path = PRETRAINED_DIR / f"{arch}.npz"
     if not path.is_file():
         raise CommandError(f"no bundled weights at {path}; pass --weights PATH or train them with "
-                           f"'python -m deepcompress_np train --model {arch} --out {path}'")
+                           f"'python -m deepcompress_np train --model {arch} --out {arch}.npz'")
     return path
+
+
+def _model_path(name):
+    """A model file, or the name of a bundled net ("lenet300", "lenet5") when no such file exists."""
+    if name in ARCH_CHOICES and not Path(name).exists():
+        return _pretrained_path(name)
+    return Path(name)
 
 
 def _check_out(path, force):
@@ -198,6 +207,7 @@ def cmd_evaluate(args):
     from deepcompress_np.compressed import CompressedModel
     from deepcompress_np.train import evaluate
 
+    args.path = _model_path(args.path)
     model = _load_any(args.path)
     X, y = _data(model, args, need_train=False)["test"]
     error = evaluate(model, X, y)
@@ -404,6 +414,31 @@ def cmd_assignments(args):
     return 0
 
 
+def cmd_grade(args):
+    from deepcompress_np.assignments import format_scores, grade_submissions, write_scores_csv
+
+    out = _check_out(args.out, args.force) if args.out else None
+    try:
+        rows = grade_submissions(args.submissions, source=args.source, timeout=args.timeout)
+    except ImportError as e:  # nbclient missing: say which extra to install
+        raise CommandError(str(e)) from e
+    print(format_scores(rows))
+    if out is not None:
+        write_scores_csv(rows, out)
+        print(f"wrote {out}")
+    return 0
+
+
+def cmd_download_mnist(args):
+    from deepcompress_np.data import SPLITS, load_mnist, mnist_cache_dir
+
+    for split in ("train", "test"):
+        load_mnist(split, data_dir=args.data_dir, download=True)
+    print(f"MNIST is ready ({', '.join(sorted(set(f for s in SPLITS.values() for f in s[:2])))}, MD5-checked); "
+          f"downloaded files are in {mnist_cache_dir()}")
+    return 0
+
+
 # ----------------------------------------------------------------------------
 # Parser
 # ----------------------------------------------------------------------------
@@ -427,7 +462,7 @@ def build_parser():
 
     def add_model(p):
         p.add_argument("--model", choices=ARCH_CHOICES, default=None,
-                       help="a bundled LeNet (its weights data/<model>.npz unless --weights is given)")
+                       help="a bundled LeNet (its pretrained weights unless --weights is given)")
         p.add_argument("--weights", default=None, help="any model saved with save_model (.npz)")
 
     def add_data(p):
@@ -458,7 +493,7 @@ def build_parser():
 
     p = add("evaluate", cmd_evaluate, "test error of a model (.npz) or a compressed file, on MNIST's 10,000 test "
                                       "images or the test split of --data")
-    p.add_argument("path", help="a model (.npz) or a compressed file (.dcnp)")
+    p.add_argument("path", help="a model (.npz), a compressed file (.dcnp), or lenet300 / lenet5 (the bundled nets)")
     add_data(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -521,6 +556,17 @@ def build_parser():
     p = add("assignments", cmd_assignments, "write the student versions of the tutorial notebooks", data=False)
     p.add_argument("--out", required=True, help="folder for the student notebooks")
     add_force(p, "notebooks already in --out")
+
+    p = add("grade", cmd_grade, "run submitted notebooks with the instructor's checks and hidden tests; "
+                                "print a score per exercise (needs nbclient: the dev extra)", data=False)
+    p.add_argument("submissions", help="folder of submitted notebooks, one sub-folder per student")
+    p.add_argument("--source", default=None, help="folder of the instructor notebooks (default: tutorials/ "
+                                                   "of this source checkout)")
+    p.add_argument("--out", default=None, help="also write the scores as CSV here")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    add_force(p)
+
+    add("download-mnist", cmd_download_mnist, "download the four MNIST files (MD5-checked) into the user cache")
     return parser
 
 

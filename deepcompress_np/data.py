@@ -1,8 +1,8 @@
 """MNIST: the data set of the paper's first experiments, read from the original IDX files.
 
 Deep Compression (Han, Mao and Dally, ICLR 2016) first shows its pipeline on two
-small networks trained on MNIST, LeNet-300-100 and LeNet-5 (paper §5.1, Table 2
-to Table 4). This module loads those 70,000 hand-written digits with nothing
+small networks trained on MNIST, LeNet-300-100 and LeNet-5 (paper §5.1, Tables 1
+to 3). This module loads those 70,000 hand-written digits with nothing
 but the standard library and NumPy.
 
 MNIST is shipped as four files in the IDX format. An IDX file is a tiny header
@@ -30,8 +30,11 @@ Splits returned by :func:`load_mnist`:
   looking at the test set.
 
 Where the files are looked for, in order: the ``data_dir`` argument, the
-environment variable ``DEEPCOMPRESS_DATA``, the repository's ``data/`` folder,
-and a per-user cache folder (where ``download=True`` saves them).
+environment variable ``DEEPCOMPRESS_DATA``, a ``data/`` folder in the current
+working directory, the repository's ``data/`` folder (in a source checkout;
+an installed wheel does not carry MNIST), and a per-user cache folder (where
+``download=True``, or the command ``deepcompress download-mnist``, saves
+them after checking their MD5 sums).
 """
 
 from __future__ import annotations
@@ -85,6 +88,9 @@ DATA_ENV_VAR = "DEEPCOMPRESS_DATA"
 
 #: The repository's own ``data/`` folder (present in a source checkout or editable install).
 REPO_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+#: The command that downloads the files into the user cache (see ``cli.py``).
+DOWNLOAD_COMMAND = "deepcompress download-mnist"
 
 #: Seconds to wait for a mirror before giving up on it.
 DOWNLOAD_TIMEOUT = 60.0
@@ -335,7 +341,9 @@ def mnist_search_dirs(data_dir=None):
         dirs.append((Path(data_dir).expanduser(), "data_dir argument"))
     if os.environ.get(DATA_ENV_VAR):
         dirs.append((Path(os.environ[DATA_ENV_VAR]).expanduser(), f"${DATA_ENV_VAR}"))
-    dirs.append((REPO_DATA_DIR, "repository data/ folder"))
+    dirs.append((Path.cwd() / "data", "data/ in the current folder"))
+    if REPO_DATA_DIR.is_dir() and REPO_DATA_DIR != Path.cwd() / "data":
+        dirs.append((REPO_DATA_DIR, "repository data/ folder (source checkout)"))
     dirs.append((mnist_cache_dir(), "user cache folder"))
     return dirs
 
@@ -355,10 +363,10 @@ def _not_found_message(missing, dirs):
         note = "" if folder.is_dir() else "  (folder does not exist)"
         lines.append(f"  - {folder}  [{origin}]{note}")
     lines.append(
-        "Fix: copy the four MNIST .gz files into one of these folders, or set "
-        f"{DATA_ENV_VAR}=/path/to/folder, or pass data_dir=..., or call "
-        "load_mnist(..., download=True) (command line: --download) to fetch them into "
-        f"{mnist_cache_dir()}."
+        f"Fix: run '{DOWNLOAD_COMMAND}' (or python -m deepcompress_np download-mnist) to download them, "
+        f"MD5-checked, into {mnist_cache_dir()}; or set {DATA_ENV_VAR}=/path/to/folder holding the four "
+        "MNIST .gz files (a clone of the repository has them in data/); or pass data_dir=... "
+        "(command line: --data-dir), or call load_mnist(..., download=True)."
     )
     return "\n".join(lines)
 
@@ -459,8 +467,8 @@ def load_mnist(split="train", data_dir=None, download=False, mirrors=None):
       choosing hyper-parameters without touching the test set.
 
     The files ``<name>`` or ``<name>.gz`` are looked for in ``data_dir``, then
-    ``$DEEPCOMPRESS_DATA``, then the repository's ``data/`` folder, then the
-    user cache folder (see :func:`mnist_search_dirs`). Each file's IDX header
+    ``$DEEPCOMPRESS_DATA``, then ``./data``, then the repository's ``data/``
+    folder, then the user cache folder (see :func:`mnist_search_dirs`). Each file's IDX header
     and MD5 checksum are verified. Parsed files are kept in memory, so loading
     again is fast; every call still returns new arrays, free to modify.
 

@@ -70,8 +70,9 @@ def lenet5(seed=0):
 
 ARCHITECTURES = {"lenet300": lenet_300_100, "lenet5": lenet5}
 
-#: Where the bundled reference weights live (the repository's ``data/`` folder).
-PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "data"
+#: Where the bundled reference weights live: inside the package (``deepcompress_np/pretrained/``), so that
+#: an installed copy (``pip install .``, a wheel) has them as well as a source checkout.
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
 
 
 def build(arch, seed=0):
@@ -142,14 +143,15 @@ def save_model(path, model, masks=None, metadata=None):
 
 
 def load_pretrained(arch):
-    """The bundled reference weights ``data/<arch>.npz`` (see ``data/README.md`` for how they were made)."""
+    """The bundled reference weights ``deepcompress_np/pretrained/<arch>.npz`` (made as ``data/README.md`` says)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
     path = PRETRAINED_DIR / f"{arch}.npz"
     if not path.is_file():
         raise FileNotFoundError(
-            f"no pretrained weights at {path}; they ship with a source checkout of the project, or make them with "
-            f"'python -m deepcompress_np train --model {arch} --out {path}'"
+            f"no pretrained weights at {path}; they ship inside the package (reinstall it with "
+            f"'pip install --force-reinstall deepcompress_np'), or make them with "
+            f"'python -m deepcompress_np train --model {arch} --out {arch}.npz' and pass that file"
         )
     return load_model(path)
 

@@ -27,7 +27,7 @@ Connections for Efficient Neural Networks" (NIPS 2015), cited below as
 * neurons left with no incoming or no outgoing connection are dead and can be
   removed (Han 2015 §3.5) -- :func:`dead_neurons`;
 * per-layer sensitivity, error against the fraction pruned, without retraining
-  (Han 2015 §4, Figure 5) picks the per-layer quality parameters --
+  (Han 2015 §5, Figure 6) picks the per-layer quality parameters --
   :func:`sensitivity`.
 """
 
@@ -380,7 +380,7 @@ def dead_neurons(model, masks):
 
 
 def sensitivity(model, X, y, fractions_pruned=(0.0, 0.25, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98), layers=None):
-    """Han 2015 Figure 5: error against the fraction pruned, one layer at a time, without retraining.
+    """Han 2015 §5, Figure 6: error against the fraction pruned, one layer at a time, without retraining.
 
     Each layer in turn is pruned to each fraction by magnitude while every
     other layer is left intact; the model is restored afterwards.
@@ -424,3 +424,41 @@ def plot_sensitivity(curves, fractions_pruned, ax=None, title="Sensitivity of ea
     ax.grid(True, alpha=0.3)
     ax.legend()
     return ax
+
+
+def keep_fractions_for_budget(curves, fractions_pruned, budget):
+    """From sensitivity curves to a recipe: per layer, the smallest kept fraction within an error budget.
+
+    Han et al. 2015 §5 (Figure 6) read the per-layer thresholds off such
+    curves. This is the simplest reading: each layer on its own, no
+    retraining, so the layers' losses add up when they are pruned together.
+
+    Parameters
+    ----------
+    curves : dict[layer name, array_like of float]
+        As returned by :func:`sensitivity`: ``curves[name][i]`` is the error
+        with only ``name`` pruned by ``fractions_pruned[i]``.
+    fractions_pruned : array_like of float, shape (n,)
+        In [0, 1), in any order.
+    budget : float
+        The largest error allowed, e.g. 0.015 for 1.5%.
+
+    Returns
+    -------
+    dict[layer name, float]
+        ``1 - f`` for the largest ``f`` whose error is ``<= budget``; 1.0
+        (prune nothing) when no fraction is within the budget.
+    """
+    pruned = np.asarray(fractions_pruned, dtype=np.float64)
+    if pruned.ndim != 1 or np.any(pruned < 0) or np.any(pruned >= 1):
+        raise ValueError(f"fractions_pruned must be a 1-D list of fractions in [0, 1), got {fractions_pruned!r}")
+    if isinstance(budget, bool) or not isinstance(budget, (int, float, np.floating, np.integer)):
+        raise TypeError(f"budget must be a number (an error such as 0.015), got {type(budget).__name__}")
+    chosen = {}
+    for name, errors in curves.items():
+        errors = np.asarray(errors, dtype=np.float64)
+        if errors.shape != pruned.shape:
+            raise ValueError(f"curve {name!r} has {errors.size} errors for {pruned.size} fractions pruned")
+        within = pruned[errors <= budget]
+        chosen[name] = float(1.0 - within.max()) if within.size else 1.0
+    return chosen

@@ -25,6 +25,10 @@ stored entries (fillers included) and n weights in the dense tensor:
   P+Q+H = Huffman bits of the index stream / m;
 * compress rate = (m * (weight bits + index bits) + 32 k) / (32 n): the
   stored entries plus the float32 codebook, over the dense float32 weights.
+
+The paper does not give the formula behind its "compress rate" columns; this
+one is our reconstruction (it counts what the file must hold for a layer's
+weights), not a formula quoted from the paper.
 """
 
 from __future__ import annotations

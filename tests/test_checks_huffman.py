@@ -12,7 +12,8 @@ import heapq
 import numpy as np
 import pytest
 
-from deepcompress_np.checks import check_canonical_codes, check_huffman_code_lengths
+from deepcompress_np.checks import CheckFailed, check_canonical_codes, check_huffman_code_lengths
+from deepcompress_np.huffman import huffman_code_lengths as library_code_lengths
 
 
 # ---------------------------------------------------------------------------
@@ -169,8 +170,8 @@ def codes_ties_descending(lengths):
 # ---------------------------------------------------------------------------
 
 def test_reference_solutions_pass():
-    assert check_huffman_code_lengths(huffman_code_lengths)
-    assert check_canonical_codes(canonical_codes)
+    assert check_huffman_code_lengths.evaluate(huffman_code_lengths)
+    assert check_canonical_codes.evaluate(canonical_codes)
 
 
 def test_other_optimal_lengths_and_other_types_are_accepted():
@@ -179,11 +180,11 @@ def test_other_optimal_lengths_and_other_types_are_accepted():
         counts = np.asarray(counts)
         return huffman_code_lengths(counts[::-1])[::-1]
 
-    assert check_huffman_code_lengths(reversed_ties)
-    assert check_huffman_code_lengths(lambda counts: huffman_code_lengths(counts).tolist())
-    assert check_huffman_code_lengths(lambda counts: huffman_code_lengths(counts).astype(np.uint8))
-    assert check_canonical_codes(lambda lengths: canonical_codes(lengths).tolist())
-    assert check_canonical_codes(lambda lengths: canonical_codes(lengths).astype(np.uint32))
+    assert check_huffman_code_lengths.evaluate(reversed_ties)
+    assert check_huffman_code_lengths.evaluate(lambda counts: huffman_code_lengths(counts).tolist())
+    assert check_huffman_code_lengths.evaluate(lambda counts: huffman_code_lengths(counts).astype(np.uint8))
+    assert check_canonical_codes.evaluate(lambda lengths: canonical_codes(lengths).tolist())
+    assert check_canonical_codes.evaluate(lambda lengths: canonical_codes(lengths).astype(np.uint32))
 
 
 @pytest.mark.parametrize("mutant, hint", [
@@ -194,7 +195,7 @@ def test_other_optimal_lengths_and_other_types_are_accepted():
     (lengths_only_popped_nodes, "every* symbol below"),
 ])
 def test_code_length_mutants_fail_with_a_hint(mutant, hint):
-    result = check_huffman_code_lengths(mutant)
+    result = check_huffman_code_lengths.evaluate(mutant)
     assert not result
     assert "hint:" in result.report and hint in result.report, result.report
 
@@ -208,7 +209,7 @@ def test_code_length_mutants_fail_with_a_hint(mutant, hint):
     (codes_ties_descending, "smaller symbol number"),
 ])
 def test_canonical_code_mutants_fail_with_a_hint(mutant, hint):
-    result = check_canonical_codes(mutant)
+    result = check_canonical_codes.evaluate(mutant)
     assert not result
     assert hint in result.report, result.report
 
@@ -245,7 +246,7 @@ def codes_in_symbol_order_shifting(lengths):
     (check_canonical_codes, codes_in_symbol_order_shifting, "sort the symbols by (length, symbol)"),
 ])
 def test_exceptions_get_a_hint(check, mutant, hint):
-    result = check(mutant)
+    result = check.evaluate(mutant)
     assert not result and "raised" in result.report and hint in result.report, result.report
 
 
@@ -254,7 +255,7 @@ def test_stub_reports_not_implemented(check):
     def stub(arg):
         raise NotImplementedError("write your code here")
 
-    result = check(stub)
+    result = check.evaluate(stub)
     assert not result and "not implemented yet" in str(result)
 
 
@@ -273,20 +274,40 @@ def test_stub_reports_not_implemented(check):
     lambda arg: np.ones(len(arg), dtype=bool),
 ])
 def test_broken_functions_fail_without_raising(check, broken):
-    result = check(broken)
+    result = check.evaluate(broken)
     assert not result and "\u2718" in str(result)
 
 
 def test_not_a_function():
-    assert not check_huffman_code_lengths(None)
+    assert not check_huffman_code_lengths.evaluate(None)
 
 
 @pytest.mark.parametrize("check, mutant", [
     (check_huffman_code_lengths, lengths_merging_two_largest),
     (check_canonical_codes, codes_longest_first),
 ])
-def test_raise_mode(monkeypatch, check, mutant):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
-    with pytest.raises(AssertionError, match="check_"):
+def test_a_failing_check_prints_its_report_then_raises(capsys, monkeypatch, check, mutant):
+    monkeypatch.delenv("DEEPCOMPRESS_CHECKS_RAISE", raising=False)
+    with pytest.raises(CheckFailed, match="check_") as failure:
         check(mutant)
-    assert check(huffman_code_lengths if check is check_huffman_code_lengths else canonical_codes)
+    assert isinstance(failure.value, AssertionError) and not failure.value.result
+    assert "\u2718" in capsys.readouterr().out
+
+
+def test_a_passing_check_prints_one_line_and_leaves_no_value(capsys):
+    assert check_huffman_code_lengths(huffman_code_lengths) is None
+    assert capsys.readouterr().out.strip() == "\u2714 check_huffman_code_lengths: all 8 cases pass"
+
+
+@pytest.mark.parametrize("answer", [library_code_lengths, lambda counts: library_code_lengths(counts),
+                                    lambda counts: np.asarray(library_code_lengths(counts)).tolist()])
+def test_the_librarys_own_function_or_a_wrapper_of_it_fails(answer):
+    result = check_huffman_code_lengths.evaluate(answer)
+    assert not result and "library's own" in result.report, result.report
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hidden_random_cases_pass_the_reference_and_catch_a_mutant(seed):
+    assert check_huffman_code_lengths.evaluate(huffman_code_lengths, seed=seed)
+    assert check_canonical_codes.evaluate(canonical_codes, seed=seed)
+    assert not check_huffman_code_lengths.evaluate(lengths_merging_two_largest, seed=seed)

@@ -2,8 +2,9 @@
 
 The reference solutions (copied from the notebook) must pass; plausible wrong
 answers (mutants) must fail, with the hint aimed at their mistake; a stub, a
-crash or a result of the wrong type must give a False result, never an
-exception; with DEEPCOMPRESS_CHECKS_RAISE=1 a failure raises AssertionError.
+crash or a result of the wrong type must give a False result from
+``check.evaluate``, never an exception; the check itself prints the report and
+raises CheckFailed (an AssertionError) on any failure.
 """
 
 import json
@@ -129,13 +130,13 @@ SOFTMAX_MUTANTS = {
 def test_reference_solutions_pass():
     for check, solution in ((check_linear_backward, linear_backward),
                             (check_softmax_cross_entropy, softmax_cross_entropy)):
-        result = check(solution)
+        result = check.evaluate(solution)
         assert result, result.report
         assert "all" in result.report and result.n_cases >= 4
 
 
 def test_a_list_instead_of_a_tuple_is_accepted():
-    result = check_linear_backward(lambda d, x, W: list(linear_backward(d, x, W)))
+    result = check_linear_backward.evaluate(lambda d, x, W: list(linear_backward(d, x, W)))
     assert result, result.report
 
 
@@ -143,7 +144,7 @@ def test_a_list_instead_of_a_tuple_is_accepted():
 def test_linear_mutants_are_rejected_with_their_hint(name):
     mutant, hint = LINEAR_MUTANTS[name]
     with np.errstate(all="ignore"):
-        result = check_linear_backward(mutant)
+        result = check_linear_backward.evaluate(mutant)
     assert not result, f"{name} passed"
     if hint is not None:
         assert hint in result.report, result.report
@@ -153,14 +154,14 @@ def test_linear_mutants_are_rejected_with_their_hint(name):
 def test_softmax_mutants_are_rejected_with_their_hint(name):
     mutant, hint = SOFTMAX_MUTANTS[name]
     with np.errstate(all="ignore"):
-        result = check_softmax_cross_entropy(mutant)
+        result = check_softmax_cross_entropy.evaluate(mutant)
     assert not result, f"{name} passed"
     assert hint in result.report, result.report
 
 
 def test_overflow_is_caught_on_the_huge_logits_case():
     with np.errstate(all="ignore"):
-        result = check_softmax_cross_entropy(_no_max_subtraction)
+        result = check_softmax_cross_entropy.evaluate(_no_max_subtraction)
     assert "huge logits" in result.report and "nan" in result.report
 
 
@@ -171,7 +172,7 @@ def test_square_weights_catch_a_transposed_dx_that_runs():
             return linear_backward(d, x, W)
         return d @ W.T, d.T @ x, d.sum(axis=0)
 
-    result = check_linear_backward(square_only)
+    result = check_linear_backward.evaluate(square_only)
     assert not result and "square" in result.report and "W.T" in result.report, result.report
 
 
@@ -181,7 +182,7 @@ def _stub(*args):
 
 @pytest.mark.parametrize("check", [check_linear_backward, check_softmax_cross_entropy])
 def test_stub_says_not_implemented(check):
-    result = check(_stub)
+    result = check.evaluate(_stub)
     assert not result
     assert "not implemented yet" in result.report
 
@@ -197,14 +198,14 @@ def test_stub_says_not_implemented(check):
     lambda *a: ("loss", "grad"),                          # strings
 ])
 def test_bad_results_give_false_never_an_exception(check, bad):
-    result = check(bad)
+    result = check.evaluate(bad)
     assert not result
     assert result.report.startswith("\u2718")
 
 
 @pytest.mark.parametrize("check", [check_linear_backward, check_softmax_cross_entropy])
 def test_not_a_function(check):
-    result = check(42)
+    result = check.evaluate(42)
     assert not result and "expected a function" in result.report
 
 
@@ -212,31 +213,60 @@ def test_exception_report_keeps_type_and_adds_shapes():
     def crash(dout, x, W):
         return dout @ W.T, None, None  # shape error on the first case (W is 4 x 3)
 
-    result = check_linear_backward(crash)
+    result = check_linear_backward.evaluate(crash)
     assert not result
     assert "raised ValueError" in result.report
     assert "dout (2, 4)" in result.report and "at line" in result.report
 
 
-def test_raise_mode(monkeypatch):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
-    with pytest.raises(AssertionError, match="transposed"):
+@pytest.mark.parametrize("env", [None, "0", "1"])
+def test_a_failure_raises_whatever_the_environment(monkeypatch, capsys, env):
+    if env is None:
+        monkeypatch.delenv("DEEPCOMPRESS_CHECKS_RAISE", raising=False)
+    else:
+        monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", env)
+    with pytest.raises(AssertionError, match="check_linear_backward failed"):
         check_linear_backward(LINEAR_MUTANTS["dW transposed (x.T @ dout)"][0])
-    with pytest.raises(AssertionError, match="not implemented yet"):
+    assert "transposed" in capsys.readouterr().out  # the report is printed before the exception
+    with pytest.raises(AssertionError):
         check_softmax_cross_entropy(_stub)
-    assert check_softmax_cross_entropy(softmax_cross_entropy)  # a pass does not raise
+    assert "not implemented yet" in capsys.readouterr().out
+    assert check_softmax_cross_entropy(softmax_cross_entropy) is None  # a pass does not raise, and has no value
 
 
-def test_checks_do_not_let_the_student_change_the_inputs():
-    # A solution that scribbles over its inputs must not spoil the reference's copy.
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hidden_random_cases(seed):
+    assert check_linear_backward.evaluate(linear_backward, seed=seed)
+    assert check_softmax_cross_entropy.evaluate(softmax_cross_entropy, seed=seed)
+    for mutant, _ in LINEAR_MUTANTS.values():
+        with np.errstate(all="ignore"):
+            assert not check_linear_backward.evaluate(mutant, seed=seed)
+
+
+def test_the_library_layer_as_the_answer_fails():
+    from deepcompress_np.nn import Linear
+
+    def via_library(dout, x, W):
+        layer = Linear(W.shape[1], W.shape[0], rng=0)
+        layer.params["W"] = W
+        layer.forward(x)
+        return layer.backward(dout), layer.grads["W"], layer.grads["b"]
+
+    result = check_linear_backward.evaluate(via_library)
+    assert not result and "library's own implementation" in result.report, result.report
+    assert check_linear_backward.evaluate(linear_backward)  # Linear.backward is restored afterwards
+
+
+def test_a_solution_that_changes_its_inputs_fails_and_spoils_nothing():
     def scribbles(dout, x, W):
-        result = linear_backward(dout, x, W)
+        result = tuple(np.array(r) for r in linear_backward(dout, x, W))
         dout[...] = 0
-        x[...] = 0
         W[...] = 0
-        return tuple(np.array(r) for r in result)
+        return result
 
-    assert check_linear_backward(scribbles)
+    result = check_linear_backward.evaluate(scribbles)
+    assert not result and "changed its input `dout`, `W` in place" in result.report, result.report
+    assert check_linear_backward.evaluate(linear_backward)  # the cases themselves were not spoiled
 
 
 # ---------------------------------------------------------------------------
@@ -260,11 +290,11 @@ def test_notebook_solutions_pass_and_student_version_is_stubbed():
     cells = _exercise_cells(notebook)
     assert [c["metadata"]["nbgrader"]["grade_id"] for c in cells] == ["linear_backward", "softmax_cross_entropy"]
     solved = _run_cells(cells)
-    assert check_linear_backward(solved["linear_backward"])
-    assert check_softmax_cross_entropy(solved["softmax_cross_entropy"])
+    assert check_linear_backward.evaluate(solved["linear_backward"])
+    assert check_softmax_cross_entropy.evaluate(solved["softmax_cross_entropy"])
 
     stubbed = _run_cells(_exercise_cells(student_notebook(notebook)))
     for check, name in ((check_linear_backward, "linear_backward"),
                         (check_softmax_cross_entropy, "softmax_cross_entropy")):
-        result = check(stubbed[name])
+        result = check.evaluate(stubbed[name])
         assert not result and "not implemented yet" in result.report

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deepcompress_np.checks import check_masked_update, check_prune_by_std
+from deepcompress_np.checks import check_masked_sgd_step, check_prune_by_std
 
 
 # --- the notebook's solutions ------------------------------------------------
@@ -23,16 +23,10 @@ def masked_sgd_step(W, grad, velocity, mask, lr, momentum):
 
 
 def test_the_solutions_pass():
-    result = check_prune_by_std(prune_by_std)
+    result = check_prune_by_std.evaluate(prune_by_std)
     assert result and result.n_cases >= 5, result.report
     assert "\u2714" in result.report
-    assert check_masked_update(masked_sgd_step), check_masked_update(masked_sgd_step).report
-
-
-def test_the_library_passes_too():
-    from deepcompress_np.prune import prune_by_std as library
-
-    assert check_prune_by_std(library)
+    assert check_masked_sgd_step.evaluate(masked_sgd_step), check_masked_sgd_step.evaluate(masked_sgd_step).report
 
 
 # --- prune_by_std mutants ------------------------------------------------------
@@ -69,7 +63,7 @@ def returns_floats(W, quality, mask=None):
     (returns_floats, "dtype bool"),
 ])
 def test_prune_by_std_mutants_are_rejected_with_a_hint(mutant, hint):
-    result = check_prune_by_std(mutant)
+    result = check_prune_by_std.evaluate(mutant)
     assert not result
     assert "\u2718" in result.report
     assert hint in result.report, result.report
@@ -110,7 +104,7 @@ def weights_not_masked(W, grad, velocity, mask, lr, momentum):
     (weights_not_masked, "multiply the new weights by the mask"),
 ])
 def test_masked_update_mutants_are_rejected_with_a_hint(mutant, hint):
-    result = check_masked_update(mutant)
+    result = check_masked_sgd_step.evaluate(mutant)
     assert not result
     assert hint in result.report, result.report
 
@@ -121,18 +115,18 @@ def _stub(*args, **kwargs):
     raise NotImplementedError("prune_by_std: write your code here")
 
 
-@pytest.mark.parametrize("check", [check_prune_by_std, check_masked_update])
+@pytest.mark.parametrize("check", [check_prune_by_std, check_masked_sgd_step])
 def test_a_stub_reports_not_implemented(check):
-    result = check(_stub)
+    result = check.evaluate(_stub)
     assert not result and "not implemented yet" in result.report
 
 
-@pytest.mark.parametrize("check", [check_prune_by_std, check_masked_update])
+@pytest.mark.parametrize("check", [check_prune_by_std, check_masked_sgd_step])
 def test_an_exception_becomes_a_failed_result(check):
     def broken(*args, **kwargs):
         return 1 / 0
 
-    result = check(broken)
+    result = check.evaluate(broken)
     assert not result and "ZeroDivisionError" in result.report
 
 
@@ -140,30 +134,65 @@ def test_an_exception_becomes_a_failed_result(check):
     (check_prune_by_std, lambda W, q, mask=None: np.ones(3, dtype=bool)),       # wrong shape
     (check_prune_by_std, lambda W, q, mask=None: [[True]]),                     # not an array
     (check_prune_by_std, lambda W, q, mask=None: None),
-    (check_masked_update, lambda W, g, v, m, lr, mu: W),                        # not a tuple
-    (check_masked_update, lambda W, g, v, m, lr, mu: (W.ravel(), v)),           # wrong shape
-    (check_masked_update, lambda W, g, v, m, lr, mu: ("W", "v")),               # wrong type
-    (check_masked_update, lambda W, g, v, m, lr, mu: (W, v, 0)),
+    (check_masked_sgd_step, lambda W, g, v, m, lr, mu: W),                        # not a tuple
+    (check_masked_sgd_step, lambda W, g, v, m, lr, mu: (W.ravel(), v)),           # wrong shape
+    (check_masked_sgd_step, lambda W, g, v, m, lr, mu: ("W", "v")),               # wrong type
+    (check_masked_sgd_step, lambda W, g, v, m, lr, mu: (W, v, 0)),
 ])
 def test_wrong_shapes_and_types_fail_without_raising(check, bad):
-    result = check(bad)
+    result = check.evaluate(bad)
     assert not result
     assert "\u2718" in result.report
 
 
 def test_a_non_function_fails_cleanly():
-    assert not check_prune_by_std(None)
+    assert not check_prune_by_std.evaluate(None)
 
 
 @pytest.mark.parametrize("check, mutant", [(check_prune_by_std, strict_greater),
-                                           (check_masked_update, velocity_not_masked)])
-def test_failing_checks_raise_when_asked(monkeypatch, check, mutant):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
+                                           (check_masked_sgd_step, velocity_not_masked)])
+def test_failing_checks_raise_without_being_asked(monkeypatch, capsys, check, mutant):
+    monkeypatch.delenv("DEEPCOMPRESS_CHECKS_RAISE", raising=False)
     with pytest.raises(AssertionError, match="check_"):
         check(mutant)
+    assert "hint:" in capsys.readouterr().out
 
 
-def test_passing_checks_do_not_raise_when_asked(monkeypatch):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
-    assert check_prune_by_std(prune_by_std)
-    assert check_masked_update(masked_sgd_step)
+def test_passing_checks_return_none(capsys):
+    assert check_prune_by_std(prune_by_std) is None
+    assert check_masked_sgd_step(masked_sgd_step) is None
+    assert capsys.readouterr().out.count("\u2714") == 2
+
+
+def test_updating_the_weights_in_place_is_caught():
+    def in_place(W, grad, velocity, mask, lr, momentum):
+        v = (momentum * velocity - lr * grad * mask) * mask
+        W += v
+        W *= mask
+        return W, v
+
+    result = check_masked_sgd_step.evaluate(in_place)
+    assert not result and "changed its input `W` in place" in result.report, result.report
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hidden_random_cases(seed):
+    assert check_prune_by_std.evaluate(prune_by_std, seed=seed)
+    assert check_masked_sgd_step.evaluate(masked_sgd_step, seed=seed)
+    assert not check_masked_sgd_step.evaluate(velocity_not_masked, seed=seed)
+    assert not check_prune_by_std.evaluate(std_over_all_weights, seed=seed)
+
+
+def test_the_library_as_the_answer_fails():
+    from deepcompress_np.nn import SGD
+    from deepcompress_np.prune import MaskedUpdate
+    from deepcompress_np.prune import prune_by_std as library
+
+    def via_masked_update(W, grad, velocity, mask, lr, momentum):
+        param, opt = np.array(W, dtype=float), SGD(lr=lr, momentum=momentum)
+        opt.velocity["W"] = np.array(velocity, dtype=float)
+        MaskedUpdate(mask)(opt, "W", param, np.array(grad, dtype=float))
+        return param, opt.velocity["W"]
+
+    assert "library's own" in check_prune_by_std.evaluate(library).report
+    assert "library's own" in check_masked_sgd_step.evaluate(via_masked_update).report

@@ -105,7 +105,7 @@ def centroid_update_returns_gradient(codebook, index, grad, lr):
 
 @pytest.mark.parametrize("solution", [linear_init, lambda w, k: np.linspace(np.min(w), np.max(w), k).tolist()])
 def test_linear_init_solution_passes(solution):
-    result = check_linear_init(solution)
+    result = check_linear_init.evaluate(solution)
     assert isinstance(result, CheckResult)
     assert result and result.n_cases >= 5, result.report
     assert "\u2714" in result.report and "all" in result.report
@@ -113,7 +113,7 @@ def test_linear_init_solution_passes(solution):
 
 @pytest.mark.parametrize("solution", [centroid_update, centroid_update_loop])
 def test_centroid_update_solution_passes(solution):
-    result = check_centroid_update(solution)
+    result = check_centroid_update.evaluate(solution)
     assert result and result.n_cases >= 5, result.report
 
 
@@ -125,7 +125,7 @@ def test_the_first_case_is_figure_3_and_matches_the_paper():
         seen.append((codebook.copy(), index.copy(), grad.copy(), lr))
         return centroid_update(codebook, index, grad, lr)
 
-    assert check_centroid_update(spy)
+    assert check_centroid_update.evaluate(spy)
     codebook, index, grad, lr = seen[0]
     assert lr == 1.0
     np.testing.assert_allclose(centroid_update(codebook, index, grad, lr), [-0.97, -0.04, 1.48, 1.96], atol=1e-9)
@@ -143,7 +143,7 @@ def test_the_first_case_is_figure_3_and_matches_the_paper():
     (linear_init_descending, "ascending"),
 ])
 def test_linear_init_rejects_mistakes_with_a_hint(mutant, hint):
-    result = check_linear_init(mutant)
+    result = check_linear_init.evaluate(mutant)
     assert not result
     assert "\u2718" in result.report and "expected:" in result.report
     assert hint in result.report, result.report
@@ -158,13 +158,13 @@ def test_linear_init_rejects_mistakes_with_a_hint(mutant, hint):
     (centroid_update_returns_gradient, "summed gradients"),
 ])
 def test_centroid_update_rejects_mistakes_with_a_hint(mutant, hint):
-    result = check_centroid_update(mutant)
+    result = check_centroid_update.evaluate(mutant)
     assert not result
     assert hint in result.report, result.report
 
 
 def test_missing_minlength_that_crashes_is_reported_on_the_unused_cluster_case():
-    result = check_centroid_update(centroid_update_no_minlength_broadcast)
+    result = check_centroid_update.evaluate(centroid_update_no_minlength_broadcast)
     assert not result
     assert "raised ValueError" in result.report and "index 4" in result.report
 
@@ -178,7 +178,7 @@ def _stub(*args):
 
 @pytest.mark.parametrize("check", [check_linear_init, check_centroid_update])
 def test_a_stub_is_reported_as_not_implemented(check):
-    result = check(_stub)
+    result = check.evaluate(_stub)
     assert not result
     assert "not implemented yet" in result.report
 
@@ -197,27 +197,64 @@ def _crash(*args):
     lambda *a: (np.zeros(4), np.zeros(4)),
 ])
 def test_crashes_and_wrong_types_give_a_failed_result_never_an_exception(check, bad):
-    result = check(bad)
+    result = check.evaluate(bad)
     assert isinstance(result, CheckResult) and not result
     assert "\u2718" in result.report
 
 
 @pytest.mark.parametrize("check", [check_linear_init, check_centroid_update])
 def test_a_non_function_is_rejected(check):
-    result = check(42)
+    result = check.evaluate(42)
     assert not result and "expected a function" in result.report
 
 
 @pytest.mark.parametrize("check, mutant", [(check_linear_init, linear_init_abs),
                                            (check_centroid_update, centroid_update_mean)])
-def test_failed_check_raises_when_asked(monkeypatch, check, mutant):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
+def test_a_failed_check_raises_without_being_asked(monkeypatch, check, mutant):
+    monkeypatch.delenv("DEEPCOMPRESS_CHECKS_RAISE", raising=False)
     with pytest.raises(AssertionError, match="check_"):
         check(mutant)
-    assert check(linear_init if check is check_linear_init else centroid_update)  # passing never raises
+    assert check(linear_init if check is check_linear_init else centroid_update) is None  # a pass: no value
 
 
-def test_a_function_that_overwrites_its_inputs_spoils_neither_this_check_nor_the_next():
+def centroid_update_fancy_index(codebook, index, grad, lr):
+    new = np.array(codebook, dtype=float)
+    new[index] -= lr * grad  # with repeated indices only the last gradient of each cluster counts
+    return new
+
+
+def centroid_update_add_at_in_place(codebook, index, grad, lr):
+    np.add.at(codebook, index, -lr * np.asarray(grad))
+    return codebook
+
+
+def test_repeated_indices_with_fancy_assignment_get_their_own_hint():
+    result = check_centroid_update.evaluate(centroid_update_fancy_index)
+    assert not result and "np.add.at" in result.report and "last write wins" in result.report, result.report
+
+
+def test_a_codebook_changed_in_place_is_caught():
+    result = check_centroid_update.evaluate(centroid_update_add_at_in_place)
+    assert not result and "changed its input `codebook` in place" in result.report, result.report
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hidden_random_cases(seed):
+    assert check_linear_init.evaluate(linear_init, seed=seed)
+    assert check_centroid_update.evaluate(centroid_update, seed=seed)
+    assert not check_centroid_update.evaluate(centroid_update_mean, seed=seed)
+    assert not check_centroid_update.evaluate(centroid_update_fancy_index, seed=seed)
+    assert not check_linear_init.evaluate(linear_init_abs, seed=seed)
+
+
+def test_the_library_as_the_answer_fails():
+    from deepcompress_np.quantize import linear_init as library
+
+    assert "library's own" in check_linear_init.evaluate(library).report
+    assert "library's own" in check_linear_init.evaluate(lambda w, k: library(w, k)).report
+
+
+def test_a_function_that_overwrites_its_inputs_fails_and_spoils_nothing():
     """The Figure 3 arrays are shared by two cases and by every call: a vandal must not change them."""
 
     def vandal(codebook, index, grad, lr):
@@ -227,8 +264,8 @@ def test_a_function_that_overwrites_its_inputs_spoils_neither_this_check_nor_the
         grad[...] = 0
         return out
 
-    assert check_centroid_update(vandal)
+    assert "in place" in check_centroid_update.evaluate(vandal).report
     seen = []
-    check_centroid_update(lambda c, i, g, lr: seen.append((c.copy(), g.copy())) or centroid_update(c, i, g, lr))
+    check_centroid_update.evaluate(lambda c, i, g, lr: seen.append((c.copy(), g.copy())) or centroid_update(c, i, g, lr))
     np.testing.assert_array_equal(seen[0][0], [-1.0, 0.0, 1.5, 2.0])
     assert np.count_nonzero(seen[0][1]) == 16

@@ -116,7 +116,7 @@ def divides_by_kept(n, kept, fillers, w, i, k):
 @pytest.mark.parametrize("solution", [layer_compression, layer_compression_numpy,
                                       lambda *a: np.array(layer_compression(*a))])
 def test_the_solution_passes(solution):
-    result = check_layer_compression(solution)
+    result = check_layer_compression.evaluate(solution)
     assert isinstance(result, CheckResult)
     assert result and result.n_cases >= 6, result.report
     assert "\u2714" in result.report and "all" in result.report
@@ -171,15 +171,15 @@ def test_the_reference_reproduces_the_library_table_on_a_real_layer(pretrained):
     (divides_by_kept, "division by zero"),
 ])
 def test_mistakes_are_rejected_with_a_hint(mutant, hint):
-    result = check_layer_compression(mutant)
+    result = check_layer_compression.evaluate(mutant)
     assert not result
     assert "\u2718" in result.report and "expected:" in result.report
     assert hint in result.report, result.report
 
 
 def test_an_unrecognised_mistake_gets_the_general_hint():
-    result = check_layer_compression(lambda n, kept, fillers, w, i, k: (7.0, 0.5))
-    assert not result and "n_kept + n_fillers stored entries" in result.report, result.report
+    result = check_layer_compression.evaluate(lambda n, kept, fillers, w, i, k: (7.0, 0.5))
+    assert not result and "recount the parts" in result.report, result.report
 
 
 # --- robustness: stubs, crashes, wrong types ------------------------------------------------------
@@ -189,7 +189,7 @@ def test_a_stub_is_reported_as_not_implemented():
     def stub(*args):
         raise NotImplementedError("layer_compression: write your code here")
 
-    result = check_layer_compression(stub)
+    result = check_layer_compression.evaluate(stub)
     assert not result
     assert "not implemented yet" in result.report
 
@@ -212,18 +212,30 @@ def _crash(*args):
     (lambda *a: (198, None), "rate should be a number"),
 ])
 def test_crashes_and_wrong_types_give_a_failed_result_never_an_exception(bad, message):
-    result = check_layer_compression(bad)
+    result = check_layer_compression.evaluate(bad)
     assert isinstance(result, CheckResult) and not result
     assert "\u2718" in result.report and message in result.report, result.report
 
 
 def test_a_non_function_is_rejected():
-    result = check_layer_compression(42)
+    result = check_layer_compression.evaluate(42)
     assert not result and "expected a function" in result.report
 
 
-def test_failed_check_raises_when_asked(monkeypatch):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
+def test_a_failed_check_raises_without_being_asked(monkeypatch):
+    monkeypatch.delenv("DEEPCOMPRESS_CHECKS_RAISE", raising=False)
     with pytest.raises(AssertionError, match="check_layer_compression"):
         check_layer_compression(kept_only)
-    assert check_layer_compression(layer_compression)  # passing never raises
+    assert check_layer_compression(layer_compression) is None  # passing never raises
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hidden_random_cases(seed):
+    assert check_layer_compression.evaluate(layer_compression, seed=seed)
+    assert not check_layer_compression.evaluate(kept_only, seed=seed)
+
+
+def test_the_checks_own_reference_as_the_answer_fails():
+    from deepcompress_np.checks.ratio import _reference_layer_compression
+
+    assert "library's own" in check_layer_compression.evaluate(_reference_layer_compression).report

@@ -24,7 +24,7 @@ def relative_index(flat, b):
 
 
 def test_the_solution_passes():
-    result = check_relative_index(relative_index)
+    result = check_relative_index.evaluate(relative_index)
     assert result and result.n_cases >= 8, result.report
     assert "\u2714" in result.report
 
@@ -114,7 +114,7 @@ def float_fields(flat, b):
     (float_fields, "should be integers"),
 ])
 def test_mutants_are_rejected_with_a_hint(mutant, hint):
-    result = check_relative_index(mutant)
+    result = check_relative_index.evaluate(mutant)
     assert not result
     assert "\u2718" in result.report
     assert hint in result.report, result.report
@@ -122,7 +122,7 @@ def test_mutants_are_rejected_with_a_hint(mutant, hint):
 
 def test_a_gap_of_exactly_2_to_the_b_is_tested():
     # the `>=` mutant is right on every gap but one of exactly 2**b: the case built for it must catch it
-    result = check_relative_index(filler_at_exact_gap)
+    result = check_relative_index.evaluate(filler_at_exact_gap)
     assert "case 3 of" in result.report and "exactly 2**b" in result.report, result.report
 
 
@@ -132,12 +132,12 @@ def test_a_stub_reports_not_implemented():
     def stub(flat, b):
         raise NotImplementedError("relative_index: write your code here")
 
-    result = check_relative_index(stub)
+    result = check_relative_index.evaluate(stub)
     assert not result and "not implemented yet" in result.report
 
 
 def test_an_exception_becomes_a_failed_result():
-    result = check_relative_index(lambda flat, b: flat[len(flat) + 5])
+    result = check_relative_index.evaluate(lambda flat, b: flat[len(flat) + 5])
     assert not result and "IndexError" in result.report
 
 
@@ -150,12 +150,18 @@ def test_an_exception_becomes_a_failed_result():
     lambda flat, b: ("fields", "values"),
 ])
 def test_wrong_shapes_and_types_fail_without_raising(bad):
-    result = check_relative_index(bad)
+    result = check_relative_index.evaluate(bad)
     assert not result and "\u2718" in result.report
 
 
-def test_failing_check_raises_when_asked(monkeypatch):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
+def test_a_failing_check_raises_without_being_asked(monkeypatch):
+    monkeypatch.delenv("DEEPCOMPRESS_CHECKS_RAISE", raising=False)
     with pytest.raises(AssertionError, match="check_relative_index"):
         check_relative_index(first_from_zero)
-    assert check_relative_index(relative_index)
+    assert check_relative_index(relative_index) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hidden_random_cases(seed):
+    assert check_relative_index.evaluate(relative_index, seed=seed)
+    assert not check_relative_index.evaluate(first_from_zero, seed=seed)

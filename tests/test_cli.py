@@ -11,7 +11,6 @@ import pytest
 
 from deepcompress_np.cli import main
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 def run(capsys, *argv):
@@ -33,7 +32,7 @@ def test_console_script_is_the_same_program():
 def test_evaluate_json_on_the_bundled_model(capsys):
     from deepcompress_np.models import load_pretrained
 
-    code, out, _ = run(capsys, "evaluate", DATA / "lenet300.npz", "--json")
+    code, out, _ = run(capsys, "evaluate", "lenet300", "--json")  # the bundled net, by name
     assert code == 0
     result = json.loads(out)
     assert result["n_test"] == 10000 and result["compressed"] is False
@@ -175,3 +174,19 @@ def test_layer_table_prints_a_layer_that_grows():
     row.update(layer="tiny", n_weights=30, compress_rate_pq=2.5, compress_rate_pqh=3.8073)
     text = format_layer_table([row])
     assert "380.73% (0.26x)" in text and "250.00% (0.4x)" in text and "(0x)" not in text
+
+
+def test_download_mnist_finds_files_already_there_without_downloading(capsys, monkeypatch, tmp_path):
+    from deepcompress_np import data
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "_download", lambda *a: pytest.fail("nothing should be downloaded"))
+    code, out, _ = run(capsys, "download-mnist", "--data-dir", Path(__file__).resolve().parent.parent / "data")
+    assert code == 0 and "MNIST is ready" in out and "t10k-images-idx3-ubyte" in out
+
+
+def test_evaluate_prefers_a_file_named_like_a_bundled_net(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lenet300").write_bytes(b"not a model")
+    code, _, err = run(capsys, "evaluate", "lenet300")
+    assert code == 2 and "lenet300" in err  # the user's file is read (and refused), not the bundled net

@@ -79,6 +79,8 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setattr(data, "REPO_DATA_DIR", tmp_path / "repo-data")
+    (tmp_path / "repo-data").mkdir()
+    monkeypatch.chdir(tmp_path)  # so that ./data is not the repository's
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT", 10.0)
@@ -278,9 +280,10 @@ def test_missing_files_message_lists_every_place(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError) as info:
         data.load_mnist("test", data_dir=tmp_path / "from-arg")
     message = str(info.value)
-    for place in (tmp_path / "from-arg", tmp_path / "from-env", data.REPO_DATA_DIR, data.mnist_cache_dir()):
+    for place in (tmp_path / "from-arg", tmp_path / "from-env", tmp_path / "data", data.REPO_DATA_DIR,
+                  data.mnist_cache_dir()):
         assert str(place) in message
-    assert data.DATA_ENV_VAR in message and "download=True" in message
+    assert data.DATA_ENV_VAR in message and "download=True" in message and "download-mnist" in message
     assert "t10k-images-idx3-ubyte" in message
 
 
@@ -292,7 +295,7 @@ def test_data_dir_that_is_not_a_folder_is_an_error(tmp_path):
 def test_search_order(tmp_path, monkeypatch):
     # Three folders with different (each valid) labels: which one is read?
     variants = {}
-    for where, label in (("arg", 1), ("env", 2), ("repo", 3)):
+    for where, label in (("arg", 1), ("env", 2), ("cwd/data", 4), ("repo", 3)):
         files = synthetic_set()
         files["t10k-labels-idx1-ubyte"] = idx_bytes((4,), [label] * 4)
         variants[where] = files
@@ -313,7 +316,17 @@ def test_search_order(tmp_path, monkeypatch):
     assert load_with_labels_of("env") == 2  # then $DEEPCOMPRESS_DATA
 
     monkeypatch.delenv(data.DATA_ENV_VAR)
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert load_with_labels_of("cwd/data") == 4  # then ./data
+
+    monkeypatch.chdir(tmp_path)
     assert load_with_labels_of("repo") == 3  # then the repository's data/
+
+
+def test_an_installed_copy_without_a_repository_folder_does_not_list_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "REPO_DATA_DIR", tmp_path / "site-packages" / "data")
+    origins = [origin for _, origin in data.mnist_search_dirs()]
+    assert origins == ["data/ in the current folder", "user cache folder"]
 
 
 def test_cache_dir_follows_xdg(tmp_path, monkeypatch):

@@ -26,7 +26,7 @@ from deepcompress_np.quantize import kmeans_1d, linear_init
 
 N_WEIGHTS = 300 * 784
 K = 64
-DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "data" / "lenet300.npz"
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "pretrained" / "lenet300.npz"
 
 
 def _load_ip1(path):

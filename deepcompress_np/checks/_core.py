@@ -2,28 +2,50 @@
 
 A check runs the student's function and the library's reference on the same
 inputs (fresh copies for each, so neither can spoil the other's), compares
-the results, and returns a :class:`CheckResult`. Shown in a notebook, the
-result is one line when everything passes; otherwise it says which case
-failed, what was tried, what was expected, what came back, and a hint aimed
-at the likely mistake.
+the results case by case, and prints a report: one line when every case
+passes; otherwise how many cases pass, and for the first failing one what was
+tried, what was expected, what came back, and a short hint aimed at the likely
+mistake.
 
-Checks never raise because of what the student's function does: a missing
-implementation (``NotImplementedError``), an exception or a wrong shape all
-become a clear report. Set the environment variable
-``DEEPCOMPRESS_CHECKS_RAISE=1`` to make a failed check raise
-``AssertionError`` instead (what nbgrader's autograder needs).
+How a check ends is what an autograder reads (see ``tutorials/README.md``):
+
+* every case passes: the report is printed and the check returns ``None``,
+  so the cell has no value for nbgrader to misread as partial credit;
+* any case fails: the report is printed, then :class:`CheckFailed` (a
+  subclass of ``AssertionError``) is raised, so the cell ends in an error and
+  nbgrader gives it no points. Nothing in the environment changes that.
+
+Three things fail a check besides a wrong answer:
+
+* the function is the library's own reference, a wrapper of it, or calls it
+  (each check names the library functions an answer may not call; while the
+  student's function runs, their code is swapped for a trip wire);
+* the function changes one of its input arrays in place;
+* the function raises (a stub's ``NotImplementedError`` included).
+
+Warnings and ``stderr`` output of the student's function are caught and shown
+in the report instead: nbgrader gives a cell that writes to ``stderr`` no
+points, and a correct answer that warns should not lose them.
+
+``evaluate`` (attached to every check as ``check_<name>.evaluate``) returns the
+:class:`CheckResult` instead of printing and raising, for tests and for tools.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import os
+import functools
+import inspect
+import io
 import traceback
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 PASS, FAIL = "\u2714", "\u2718"  # check mark, cross
+_MORE_FAILURES_LISTED = 3  # failing cases named after the first one's details
 
 
 @dataclass
@@ -36,10 +58,19 @@ class Case:
 
 
 class CheckResult:
-    """What a check found. True if every case passed; its text is the report."""
+    """What a check found. True if every case passed; its text is the report.
 
-    def __init__(self, name, passed, n_cases, report):
+    Attributes
+    ----------
+    name : str
+    passed : bool
+    n_cases, n_passed : int
+    report : str
+    """
+
+    def __init__(self, name, passed, n_cases, report, n_passed=None):
         self.name, self.passed, self.n_cases, self.report = name, passed, n_cases, report
+        self.n_passed = (n_cases if passed else 0) if n_passed is None else n_passed
 
     def __bool__(self):
         return self.passed
@@ -51,6 +82,54 @@ class CheckResult:
 
     def _repr_pretty_(self, printer, cycle):  # IPython/Jupyter display
         printer.text(self.report)
+
+
+class CheckFailed(AssertionError):
+    """A check found a wrong answer (its report was printed just before). ``.result`` holds the CheckResult."""
+
+    def __init__(self, result):
+        self.result = result
+        super().__init__(f"check_{result.name} failed: {result.n_passed} of {result.n_cases} cases pass "
+                         f"(the report is printed above)")
+
+
+class UsedReference(Exception):
+    """Raised inside a student's function that called the library's own reference."""
+
+
+def finish(result):
+    """Print ``result``'s report; raise :class:`CheckFailed` if it failed, else return None."""
+    print(result.report)
+    if not result.passed:
+        raise CheckFailed(result)
+    return None
+
+
+def exercise_check(evaluate):
+    """Turn ``evaluate(fn, seed=None) -> CheckResult`` into the notebook's ``check_<name>(fn, seed=None)``.
+
+    The check prints the report and returns None on success, raises
+    :class:`CheckFailed` otherwise; ``check.evaluate`` is ``evaluate`` itself.
+    """
+    @functools.wraps(evaluate)
+    def check(fn, seed=None):
+        return finish(evaluate(fn, seed=seed))
+
+    check.evaluate = evaluate
+    return check
+
+
+def random_or_fixed(fixed_cases, random_cases, seed, n_random=8):
+    """The cases to run: the fixed, visible ones, or ``n_random`` cases drawn from ``seed``.
+
+    Hidden tests call a check with a ``seed`` that only the instructor's
+    notebook holds; the cases are then drawn by ``random_cases(rng, n)``.
+    """
+    if seed is None:
+        return fixed_cases()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise TypeError(f"seed must be a non-negative int (or None for the visible cases), got {seed!r}")
+    return random_cases(np.random.default_rng(int(seed)), n_random)
 
 
 def _short(value, limit=400):
@@ -70,16 +149,19 @@ def _call_text(fn_name, case):
     return f"{fn_name}(" + ", ".join(parts) + ")"
 
 
-def _finish(result):
-    if not result.passed and os.environ.get("DEEPCOMPRESS_CHECKS_RAISE"):
-        raise AssertionError(result.report)
-    return result
+@contextlib.contextmanager
+def _quietly():
+    """No warnings from the check's own arithmetic: a cell that writes to stderr gets no points in nbgrader."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _safely(fn, *args):
     """Call a comparison or diagnosis helper; a result too strange to inspect becomes a message."""
     try:
-        return fn(*args)
+        with _quietly():
+            return fn(*args)
     except Exception as e:  # e.g. a ragged list or a string where numbers were expected
         return f"the result could not be inspected ({type(e).__name__}: {e})"
 
@@ -87,12 +169,150 @@ def _safely(fn, *args):
 def _hint(fn, *args):
     """Call a hint helper; a hint is a courtesy, so one that fails gives no hint rather than a crash."""
     try:
-        return fn(*args)
+        with _quietly():
+            return fn(*args)
     except Exception:
         return None
 
 
-def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_exception=None):
+# ---------------------------------------------------------------------------
+# Catching the library's own reference: identity, wrappers, calls
+# ---------------------------------------------------------------------------
+
+def _unwrapped(fn, limit=20):
+    """``fn`` and every callable it visibly wraps (functools.wraps, partial, bound methods)."""
+    chain = []
+    while fn is not None and len(chain) < limit:
+        chain.append(fn)
+        if isinstance(fn, functools.partial):
+            fn = fn.func
+        elif inspect.ismethod(fn):
+            fn = fn.__func__
+        else:
+            fn = getattr(fn, "__wrapped__", None)
+    return chain
+
+
+def _code(fn):
+    return getattr(fn, "__code__", None)
+
+
+def is_reference(fn, forbidden):
+    """The forbidden function ``fn`` is (or visibly wraps), or None."""
+    for inner in _unwrapped(fn):
+        for ref in forbidden:
+            for ref_inner in _unwrapped(ref):
+                if inner is ref_inner or (_code(inner) is not None and _code(inner) is _code(ref_inner)):
+                    return ref
+    return None
+
+
+_TRIPPED = []  # names of forbidden functions called while a student's function ran
+
+
+def _trip_wire(*args, **kwargs):
+    # This code object replaces a forbidden function's code while a student's
+    # function runs; it runs with that function's globals, so it imports
+    # what it needs by absolute name.
+    import deepcompress_np.checks._core as core
+
+    core._TRIPPED.append(True)
+    raise core.UsedReference("called the library's own reference function")
+
+
+@contextlib.contextmanager
+def _trip_wires(forbidden):
+    """While inside, every forbidden function (and what it wraps) records a call and raises UsedReference."""
+    patched = []
+    try:
+        for ref in forbidden:
+            for inner in _unwrapped(ref):
+                if inspect.isfunction(inner) and not inner.__closure__ and inner.__code__ is not _trip_wire.__code__:
+                    patched.append((inner, inner.__code__))
+                    inner.__code__ = _trip_wire.__code__
+        del _TRIPPED[:]
+        yield _TRIPPED
+    finally:
+        for inner, code in reversed(patched):
+            inner.__code__ = code
+
+
+def _qualname(fn):
+    module = getattr(fn, "__module__", None) or ""
+    return f"{module}.{getattr(fn, '__qualname__', getattr(fn, '__name__', repr(fn)))}".lstrip(".")
+
+
+# ---------------------------------------------------------------------------
+# Inputs changed in place
+# ---------------------------------------------------------------------------
+
+def _unchanged(before, after):
+    """True if ``after`` still equals ``before`` (arrays: same shape, dtype and values, NaN == NaN)."""
+    if isinstance(before, np.ndarray):
+        return (isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype == after.dtype
+                and bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")))
+    if isinstance(before, (list, tuple)):
+        return (type(before) is type(after) and len(before) == len(after)
+                and all(_unchanged(a, b) for a, b in zip(before, after)))
+    if isinstance(before, dict):
+        return (isinstance(after, dict) and before.keys() == after.keys()
+                and all(_unchanged(before[k], after[k]) for k in before))
+    return True  # numbers, strings and None cannot change in place
+
+
+def _argument_names(fn, case):
+    """The parameter name of each positional argument of ``case`` (``argument i`` if unknown)."""
+    try:
+        params = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"argument {i + 1}" for i in range(len(case.args))]
+
+
+def _changed_inputs(fn, case, given_args, given_kwargs):
+    names = _argument_names(fn, case)
+    changed = [names[i] for i, (before, after) in enumerate(zip(case.args, given_args))
+               if not _unchanged(before, after)]
+    changed += [k for k in case.kwargs if not _unchanged(case.kwargs[k], given_kwargs[k])]
+    return changed
+
+
+# ---------------------------------------------------------------------------
+# Running the student's function on one case
+# ---------------------------------------------------------------------------
+
+@dataclass
+class _Call:
+    got: object = None
+    error: BaseException = None
+    used_reference: bool = False
+    changed: list = field(default_factory=list)
+    noise: str = ""  # warnings and stderr output, shown in the report instead of on stderr
+
+
+def _call_student(fn, case, forbidden):
+    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+    call = _Call()
+    stderr = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
+        warnings.simplefilter("always")
+        with _trip_wires(forbidden) as tripped:
+            try:
+                call.got = fn(*args, **kwargs)
+            except Exception as e:  # the student's bug, reported, never re-raised
+                call.error = e
+            call.used_reference = bool(tripped)
+    notes = [f"{w.category.__name__}: {w.message}" for w in caught[:2]]
+    if stderr.getvalue().strip():
+        notes.append("wrote to stderr: " + stderr.getvalue().strip().splitlines()[0][:160])
+    call.noise = "; ".join(notes)
+    if call.error is None and not call.used_reference:
+        call.changed = _changed_inputs(fn, case, args, kwargs)
+    return call
+
+
+def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_exception=None, forbidden=(),
+              hidden=False):
     """Run ``student_fn`` and ``reference_fn`` on every case and compare.
 
     Parameters
@@ -107,49 +327,88 @@ def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_
         A hint for the likely mistake behind a wrong answer.
     on_exception : callable (exception, case) -> str or None, optional
         A hint for the likely mistake behind an exception the student's code raised.
+    forbidden : sequence of callable, optional
+        Library functions the answer must not be, wrap or call (``reference_fn``
+        is always one of them).
+    hidden : bool
+        Whether these are the hidden cases (only changes the report's wording).
 
     Returns
     -------
     CheckResult
+        Every case is run (a wrong case does not stop the others), so
+        ``n_passed`` counts the cases passed; a stub, a call of the reference
+        or a non-callable fails all cases at once.
     """
-    fn_name = getattr(student_fn, "__name__", name)
+    n = len(cases)
+    kind = "hidden cases" if hidden else "cases"
+
+    def failed(text, n_passed=0):
+        return CheckResult(name, False, n, text, n_passed)
+
     if not callable(student_fn):
-        return _finish(CheckResult(name, False, len(cases),
-                                   f"{FAIL} check_{name}: expected a function, got {type(student_fn).__name__}"))
+        return failed(f"{FAIL} check_{name}: expected a function, got {type(student_fn).__name__}")
+    fn_name = getattr(student_fn, "__name__", name)
+    forbidden = tuple(forbidden) + (reference_fn,)
+    library = ", ".join(_qualname(f) for f in forbidden[:-1]) or "the check's own reference"
+    same = is_reference(student_fn, forbidden)
+    if same is not None:
+        return failed(f"{FAIL} check_{name}: {fn_name} is the library's own implementation ({_qualname(same)}), "
+                      f"not yours. Write the function body yourself; the library is there to compare with.")
+    failures, note = [], None
     for i, case in enumerate(cases, 1):
-        expected = reference_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        try:
-            got = student_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        except NotImplementedError:
-            return _finish(CheckResult(name, False, len(cases),
-                                       f"{FAIL} check_{name}: {fn_name} is not implemented yet -- replace "
-                                       f"`raise NotImplementedError` with your code, run the cell, then this check."))
-        except Exception as e:  # the student's bug, reported, never re-raised
+        with _quietly():
+            expected = reference_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+        call = _call_student(student_fn, case, forbidden)
+        if call.used_reference:
+            return failed(f"{FAIL} check_{name}: {fn_name} calls the library's own implementation ({library}) "
+                          f"instead of computing the answer itself. Write the function body yourself.")
+        if isinstance(call.error, NotImplementedError):
+            return failed(f"{FAIL} check_{name}: {fn_name} is not implemented yet -- replace "
+                          f"`raise NotImplementedError` with your code, run the cell, then this check.")
+        if call.noise and note is None:
+            note = f"  note:     case {i} ({case.description}): {call.noise}"
+        head = f"{FAIL} check_{name}: case {i} of {n} ({case.description})"
+        if call.error is not None:
+            e = call.error
             where = traceback.extract_tb(e.__traceback__)[-1]
-            lines = [
-                f"{FAIL} check_{name}: case {i} of {len(cases)} ({case.description}) raised "
-                f"{type(e).__name__}: {e}",
-                f"  tried:    {_call_text(fn_name, case)}",
-                f"  at line {where.lineno}: {where.line}",
-                f"  expected: {_short(expected)}",
-            ]
+            lines = [f"{head} raised {type(e).__name__}: {e}",
+                     f"  tried:    {_call_text(fn_name, case)}",
+                     f"  at line {where.lineno}: {where.line}",
+                     f"  expected: {_short(expected)}"]
             hint = _hint(on_exception, e, case) if on_exception else None
-            if hint:
-                lines.append(f"  hint:     {hint}")
-            return _finish(CheckResult(name, False, len(cases), "\n".join(lines)))
-        problem = _safely(compare, got, expected, case)
-        if problem:
-            hint = _hint(diagnose, got, expected, case) if diagnose else None
-            lines = [
-                f"{FAIL} check_{name}: case {i} of {len(cases)} ({case.description}): {problem}",
-                f"  tried:    {_call_text(fn_name, case)}",
-                f"  expected: {_short(expected)}",
-                f"  got:      {_short(got)}",
-            ]
-            if hint:
-                lines.append(f"  hint:     {hint}")
-            return _finish(CheckResult(name, False, len(cases), "\n".join(lines)))
-    return _finish(CheckResult(name, True, len(cases), f"{PASS} check_{name}: all {len(cases)} cases pass"))
+        elif call.changed:
+            names = ", ".join(f"`{c}`" for c in call.changed)
+            lines = [f"{head}: {fn_name} changed its input {names} in place",
+                     f"  tried:    {_call_text(fn_name, case)}"]
+            hint = (f"the caller still needs {names} as it was: compute the result in a new array "
+                    f"(e.g. start from a copy, `x = x.copy()`) instead of assigning into the input.")
+        else:
+            problem = _safely(compare, call.got, expected, case)
+            if not problem:
+                continue
+            lines = [f"{head}: {problem}",
+                     f"  tried:    {_call_text(fn_name, case)}",
+                     f"  expected: {_short(expected)}",
+                     f"  got:      {_short(call.got)}"]
+            hint = _hint(diagnose, call.got, expected, case) if diagnose else None
+        if hint:
+            lines.append(f"  hint:     {hint}")
+        failures.append((i, case, lines))
+    n_passed = n - len(failures)
+    if not failures:
+        report = f"{PASS} check_{name}: all {n} {kind} pass"
+        return CheckResult(name, True, n, report + ("\n" + note if note else ""), n_passed)
+    lines = list(failures[0][2])
+    others = [f"case {i} ({case.description})" for i, case, _ in failures[1:]]
+    if others:
+        shown = others[:_MORE_FAILURES_LISTED]
+        more = f" and {len(others) - len(shown)} more" if len(others) > len(shown) else ""
+        lines.append(f"  also failing: {'; '.join(shown)}{more}")
+    if note:
+        lines.append(note)
+    lines.append(f"  {n_passed} of {n} {kind} pass")
+    return failed("\n".join(lines), n_passed)
 
 
 def compare_arrays(names=None, rtol=1e-5, atol=1e-7, exact=False):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, run_check
+from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, run_check
 from deepcompress_np.huffman import canonical_codes as _library_canonical_codes
 from deepcompress_np.huffman import huffman_code_lengths as _library_code_lengths
 
@@ -177,7 +177,38 @@ def _explain_code_lengths_exception(error, case):
     return None
 
 
-def check_huffman_code_lengths(fn):
+def _code_lengths_cases():
+    return [
+        Case("the textbook example of Cormen et al.", (np.array([45, 13, 12, 16, 9, 5]),)),
+        Case("two symbols", (np.array([3, 1]),)),
+        Case("a single symbol occurs, the others never", (np.array([0, 7, 0]),)),
+        Case("some symbols never occur", (np.array([3, 0, 1, 0, 2, 5]),)),
+        Case("equal counts (ties)", (np.array([4, 4, 4, 4, 4]),)),
+        Case("a very skewed distribution", (np.array([1, 2, 4, 8, 16, 32, 64, 128]),)),
+        Case("a peaked distribution, like quantized weights",
+             (np.array([1, 3, 9, 30, 80, 160, 80, 30, 9, 3, 1]),)),
+        Case("no symbol occurs at all", (np.array([0, 0, 0]),)),
+    ]
+
+
+def _random_counts(rng, i):
+    n = int(rng.integers(1, 25))
+    if i % 3 == 0:  # geometric-like, as cluster indices after quantization
+        counts = np.floor(rng.exponential(50.0, n)).astype(np.int64)
+    else:
+        counts = rng.integers(0, 20, n)
+    counts[rng.random(n) < 0.2] = 0
+    return counts
+
+
+def _code_lengths_random_cases(rng, n_cases):
+    """Hidden cases: 1 to 24 symbols, random counts with ties and zeros."""
+    return [Case(f"random counts of {len(c)} symbols", (c,))
+            for c in (_random_counts(rng, i) for i in range(n_cases))]
+
+
+@exercise_check
+def check_huffman_code_lengths(fn, seed=None):
     """Check ``huffman_code_lengths(counts) -> lengths``, the code length of every symbol.
 
     The exercise asks for Huffman's algorithm: put every symbol that occurs in
@@ -190,25 +221,19 @@ def check_huffman_code_lengths(fn):
     prefix code with these lengths exists) and the same total number of bits
     ``sum(counts * lengths)`` as the library's
     :func:`~deepcompress_np.huffman.huffman_code_lengths`. A list or an array
-    of any integer dtype is fine.
+    of any integer dtype is fine. With ``seed`` (hidden tests), random cases
+    drawn from that seed are run instead. The answer may not call the
+    library's ``huffman_code_lengths``.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    cases = [
-        Case("the textbook example of Cormen et al.", (np.array([45, 13, 12, 16, 9, 5]),)),
-        Case("two symbols", (np.array([3, 1]),)),
-        Case("a single symbol occurs, the others never", (np.array([0, 7, 0]),)),
-        Case("some symbols never occur", (np.array([3, 0, 1, 0, 2, 5]),)),
-        Case("equal counts (ties)", (np.array([4, 4, 4, 4, 4]),)),
-        Case("a very skewed distribution", (np.array([1, 2, 4, 8, 16, 32, 64, 128]),)),
-        Case("a peaked distribution, like quantized weights",
-             (np.array([1, 3, 9, 30, 80, 160, 80, 30, 9, 3, 1]),)),
-        Case("no symbol occurs at all", (np.array([0, 0, 0]),)),
-    ]
-    return run_check("huffman_code_lengths", fn, _library_code_lengths, cases, _compare_code_lengths,
-                     _diagnose_code_lengths, on_exception=_explain_code_lengths_exception)
+    return run_check("huffman_code_lengths", fn, _library_code_lengths,
+                     random_or_fixed(_code_lengths_cases, _code_lengths_random_cases, seed),
+                     _compare_code_lengths, _diagnose_code_lengths, on_exception=_explain_code_lengths_exception,
+                     forbidden=(_library_code_lengths,), hidden=seed is not None)
 
 
 # ---------------------------------------------------------------------------
@@ -313,8 +338,8 @@ def _diagnose_canonical_codes(got, expected, case):
         same_length_groups.setdefault(int(lengths[s]), []).append(int(codes[s]))
     if any(group != sorted(group) for group in same_length_groups.values()):
         return "among symbols of equal length, the smaller symbol number gets the smaller code word"
-    return ("canonical rule: sort the symbols by (length, symbol); the first gets the all-zero word of its "
-            "length, each next one gets (previous + 1), shifted left by the length difference")
+    return ("list the symbols in (length, symbol) order next to `expected`: where does your sequence of "
+            "code words first differ?")
 
 
 def _explain_canonical_codes_exception(error, case):
@@ -324,7 +349,27 @@ def _explain_canonical_codes_exception(error, case):
     return None
 
 
-def check_canonical_codes(fn):
+def _canonical_cases():
+    return [
+        Case("lengths of the textbook example", (np.array([1, 3, 3, 3, 4, 4]),)),
+        Case("lengths not sorted by symbol", (np.array([3, 2, 3, 1]),)),
+        Case("ties: several symbols of one length", (np.array([3, 3, 2, 2, 2]),)),
+        Case("symbols without a code word (length 0)", (np.array([2, 0, 2, 0, 1]),)),
+        Case("a single symbol", (np.array([0, 1, 0]),)),
+        Case("all lengths equal", (np.array([2, 2, 2, 2]),)),
+        Case("a long, skewed code", (np.array([7, 7, 6, 5, 4, 3, 2, 1]),)),
+        Case("an incomplete code (Kraft sum below 1)", (np.array([2, 3]),)),
+    ]
+
+
+def _canonical_random_cases(rng, n_cases):
+    """Hidden cases: the Huffman code lengths of random counts (1 to 24 symbols)."""
+    return [Case(f"random Huffman lengths of {len(c)} symbols", (_library_code_lengths(c),))
+            for c in (_random_counts(rng, i) for i in range(n_cases))]
+
+
+@exercise_check
+def check_canonical_codes(fn, seed=None):
     """Check ``canonical_codes(lengths) -> codes``, the canonical code word of every symbol.
 
     The exercise asks for the canonical Huffman code: sort the symbols that
@@ -338,20 +383,16 @@ def check_canonical_codes(fn):
     strings such as ``'101'`` are *not* accepted (the integer and the length
     together carry the same information, and the library packs integers);
     the report says how to convert them. A list or any integer dtype is fine.
+    With ``seed`` (hidden tests), random cases drawn from that seed are run
+    instead. The answer may not call the library's ``canonical_codes``.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    cases = [
-        Case("lengths of the textbook example", (np.array([1, 3, 3, 3, 4, 4]),)),
-        Case("lengths not sorted by symbol", (np.array([3, 2, 3, 1]),)),
-        Case("ties: several symbols of one length", (np.array([3, 3, 2, 2, 2]),)),
-        Case("symbols without a code word (length 0)", (np.array([2, 0, 2, 0, 1]),)),
-        Case("a single symbol", (np.array([0, 1, 0]),)),
-        Case("all lengths equal", (np.array([2, 2, 2, 2]),)),
-        Case("a long, skewed code", (np.array([7, 7, 6, 5, 4, 3, 2, 1]),)),
-        Case("an incomplete code (Kraft sum below 1)", (np.array([2, 3]),)),
-    ]
-    return run_check("canonical_codes", fn, _library_canonical_codes, cases, _compare_canonical_codes,
-                     _diagnose_canonical_codes, on_exception=_explain_canonical_codes_exception)
+    return run_check("canonical_codes", fn, _library_canonical_codes,
+                     random_or_fixed(_canonical_cases, _canonical_random_cases, seed),
+                     _compare_canonical_codes, _diagnose_canonical_codes,
+                     on_exception=_explain_canonical_codes_exception, forbidden=(_library_canonical_codes,),
+                     hidden=seed is not None)

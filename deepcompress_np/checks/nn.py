@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, compare_arrays, run_check
+from deepcompress_np.checks._core import Case, compare_arrays, exercise_check, random_or_fixed, run_check
 from deepcompress_np.nn import Linear
 from deepcompress_np.nn import softmax_cross_entropy as _library_softmax_cross_entropy
 
@@ -75,6 +75,7 @@ def _with_exception_hint(fn, hint):
             raise
 
     wrapped.__name__ = getattr(fn, "__name__", "your_function")
+    wrapped.__wrapped__ = fn  # so that the check still sees (and names) the student's own function
     return wrapped
 
 
@@ -110,12 +111,25 @@ def _linear_cases():
     ]
 
 
+def _linear_random_cases(rng, n_cases):
+    """Hidden cases: random sizes (1 to 7) and values, some with a single example or square weights."""
+    cases = []
+    for i in range(n_cases):
+        n, n_in, n_out = (int(v) for v in rng.integers(1, 8, size=3))
+        if i % 4 == 1:
+            n_out = n_in  # square weights: a transposed product runs but is wrong
+        scale = float(rng.choice([0.1, 1.0, 10.0]))
+        args = tuple(scale * rng.standard_normal(shape) for shape in ((n, n_out), (n, n_in), (n_out, n_in)))
+        cases.append(Case(f"random, N={n}, in={n_in}, out={n_out}", args))
+    return cases
+
+
 def _linear_shapes_hint(dout, x, W):
     n, n_out = dout.shape
     n_in = x.shape[1]
     return (f"the shapes here are dout {dout.shape} = (N, out), x {x.shape} = (N, in), W {W.shape} = (out, in); "
-            f"dx must be (N, in) = ({n}, {n_in}): dout @ W; dW must be W's shape (out, in) = ({n_out}, {n_in}): "
-            f"dout.T @ x; db must be (out,) = ({n_out},): dout summed over the batch axis")
+            f"each gradient has the shape of what it differentiates: dx ({n}, {n_in}), dW ({n_out}, {n_in}), "
+            f"db ({n_out},). Pick the product whose shapes give that.")
 
 
 def _diagnose_linear_backward(got, expected, case):
@@ -151,7 +165,8 @@ def _diagnose_linear_backward(got, expected, case):
     return None
 
 
-def check_linear_backward(fn):
+@exercise_check
+def check_linear_backward(fn, seed=None):
     """Check ``fn(dout, x, W) -> (dx, dW, db)``, the backward pass of ``out = x @ W.T + b``.
 
     The exercise asks for the gradients of the loss with respect to the
@@ -162,14 +177,19 @@ def check_linear_backward(fn):
     of the mean loss). The cases include a single example and square weights,
     where a transposed product gives the right shape and the wrong numbers.
 
+    With ``seed`` (hidden tests), random cases drawn from that seed are run
+    instead of the visible ones. The answer may not call ``Linear.backward``.
+
     Returns
     -------
-    CheckResult
-        True if every case passes; shows a report in a notebook.
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
     student = _with_exception_hint(fn, _linear_shapes_hint) if callable(fn) else fn
-    return run_check("linear_backward", student, _reference_linear_backward, _linear_cases(),
-                     compare_arrays(names=["dx", "dW", "db"], rtol=1e-6, atol=1e-9), _diagnose_linear_backward)
+    return run_check("linear_backward", student, _reference_linear_backward,
+                     random_or_fixed(_linear_cases, _linear_random_cases, seed),
+                     compare_arrays(names=["dx", "dW", "db"], rtol=1e-6, atol=1e-9), _diagnose_linear_backward,
+                     forbidden=(Linear.backward,), hidden=seed is not None)
 
 
 # ---------------------------------------------------------------------------
@@ -191,6 +211,17 @@ def _softmax_cases():
         Case("MNIST-sized rows, N=6, C=10, repeated labels",
              (3 * rng.standard_normal((6, 10)), np.array([3, 3, 0, 9, 3, 7]))),
     ]
+
+
+def _softmax_random_cases(rng, n_cases):
+    """Hidden cases: random N (1 to 8) and C (2 to 12), logits of scale 1 to 1000, repeated labels."""
+    cases = []
+    for _ in range(n_cases):
+        n, c = int(rng.integers(1, 9)), int(rng.integers(2, 13))
+        scale = float(rng.choice([0.5, 3.0, 800.0]))
+        cases.append(Case(f"random, N={n}, C={c}, logits of scale {scale:g}",
+                          (scale * rng.standard_normal((n, c)), rng.integers(0, c, size=n))))
+    return cases
 
 
 def _stable_softmax(z, axis=1):
@@ -260,21 +291,26 @@ def _softmax_shapes_hint(logits, y):
             f"return a number (the mean loss) and dlogits of shape {np.shape(logits)}")
 
 
-def check_softmax_cross_entropy(fn):
+@exercise_check
+def check_softmax_cross_entropy(fn, seed=None):
     """Check ``fn(logits, y) -> (loss, dlogits)``, the softmax cross-entropy loss and its gradient.
 
     The exercise asks for the mean over the batch of ``-log softmax(logits)[n, y[n]]``
     as a number, and its gradient ``(softmax(logits) - onehot(y)) / N`` with the
     shape (N, C) of ``logits``; ``y`` holds integer class labels. The function
     must be numerically stable: one case has logits around 1000, where a
-    direct ``np.exp`` overflows.
+    direct ``np.exp`` overflows. With ``seed`` (hidden tests), random cases
+    drawn from that seed are run instead of the visible ones. The answer may
+    not call ``deepcompress_np.nn.softmax_cross_entropy``.
 
     Returns
     -------
-    CheckResult
-        True if every case passes; shows a report in a notebook.
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
     student = _with_exception_hint(fn, _softmax_shapes_hint) if callable(fn) else fn
-    return run_check("softmax_cross_entropy", student, _reference_softmax_cross_entropy, _softmax_cases(),
+    return run_check("softmax_cross_entropy", student, _reference_softmax_cross_entropy,
+                     random_or_fixed(_softmax_cases, _softmax_random_cases, seed),
                      compare_arrays(names=["loss", "dlogits"], rtol=1e-6, atol=1e-9),
-                     _diagnose_softmax_cross_entropy)
+                     _diagnose_softmax_cross_entropy, forbidden=(_library_softmax_cross_entropy,),
+                     hidden=seed is not None)

@@ -10,7 +10,7 @@ Two exercises:
 * ``masked_sgd_step(W, grad, velocity, mask, lr, momentum) -> (W, velocity)``
   -- one step of masked retraining with momentum, in which a pruned weight,
   its gradient and its momentum all stay exactly zero; checked by
-  :func:`check_masked_update` against :class:`deepcompress_np.prune.MaskedUpdate`.
+  :func:`check_masked_sgd_step` against :class:`deepcompress_np.prune.MaskedUpdate`.
 
 Each check tries small inputs built to expose one likely mistake (a weight
 exactly at the threshold, pruned zeros that must not enter the std, momentum
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, _short, run_check
+from deepcompress_np.checks._core import Case, _short, exercise_check, random_or_fixed, run_check
 from deepcompress_np.nn import SGD
 from deepcompress_np.prune import MaskedUpdate
 from deepcompress_np.prune import prune_by_std as _library_prune_by_std
 
-__all__ = ["check_prune_by_std", "check_masked_update"]
+__all__ = ["check_prune_by_std", "check_masked_sgd_step"]
 
 
 # ----------------------------------------------------------------------------
@@ -59,6 +59,21 @@ def _prune_by_std_cases():
              (stale, 0.5, stale_mask)),
         Case("a 4-D conv kernel (F, C, kh, kw), quality 0.5", (conv, 0.5)),
     ]
+
+
+def _prune_by_std_random_cases(rng, n_cases):
+    """Hidden cases: random 2-D and 4-D layers, qualities 0 to 2, half of them a second round with a mask."""
+    cases = []
+    for i in range(n_cases):
+        shape = tuple(int(v) for v in rng.integers(1, 6, size=2 if i % 3 else 4))
+        W = np.round(rng.standard_normal(shape), 2)
+        quality = float(np.round(rng.uniform(0.0, 2.0), 2))
+        if i % 2:
+            mask = np.abs(W) >= np.quantile(np.abs(W), 0.3)
+            cases.append(Case(f"random {shape} layer, quality {quality}, with a mask", (W * mask, quality, mask)))
+        else:
+            cases.append(Case(f"random {shape} layer, quality {quality}", (W, quality)))
+    return cases
 
 
 def _prune_by_std_reference(W, quality, mask=None):
@@ -116,10 +131,11 @@ def _diagnose_prune_by_std(got, expected, case):
     for wrong, hint in _prune_by_std_mistakes(W, quality, mask):
         if np.array_equal(got, wrong) and not np.array_equal(wrong, expected):
             return hint
-    return "keep exactly the weights with |w| >= quality * np.std(W[mask]) that the mask kept before."
+    return "compare your mask with `expected` at the first differing index: was that weight above the threshold?"
 
 
-def check_prune_by_std(prune_by_std):
+@exercise_check
+def check_prune_by_std(prune_by_std, seed=None):
     """Check ``prune_by_std(W, quality, mask=None) -> mask`` (Han 2015 §4).
 
     The exercise asks for the boolean mask of the weights to keep: those with
@@ -128,13 +144,18 @@ def check_prune_by_std(prune_by_std):
     None), and only among those survivors, so a pruned weight stays pruned.
     The cases include a weight exactly at the threshold, a layer whose
     pruned weights are zero, and a pruned position still holding a large value.
+    With ``seed`` (hidden tests), random cases drawn from that seed are run
+    instead. The answer may not call ``deepcompress_np.prune.prune_by_std``.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    return run_check("prune_by_std", prune_by_std, _prune_by_std_reference, _prune_by_std_cases(),
-                     _compare_mask, _diagnose_prune_by_std)
+    return run_check("prune_by_std", prune_by_std, _prune_by_std_reference,
+                     random_or_fixed(_prune_by_std_cases, _prune_by_std_random_cases, seed),
+                     _compare_mask, _diagnose_prune_by_std, forbidden=(_library_prune_by_std,),
+                     hidden=seed is not None)
 
 
 # ----------------------------------------------------------------------------
@@ -173,6 +194,25 @@ def _masked_update_cases():
              (stale, grad, old_v, mask, 0.1, 0.5)),
         Case("nothing pruned: plain momentum SGD", (W, grad, old_v, np.ones_like(mask), 0.1, 0.9)),
     ]
+
+
+def _masked_update_random_cases(rng, n_cases):
+    """Hidden cases: random layers, masks, velocities (some left over at pruned positions), lr and momentum."""
+    cases = []
+    for i in range(n_cases):
+        shape = tuple(int(v) for v in rng.integers(1, 6, size=2))
+        mask = rng.random(shape) < 0.6
+        W = np.round(rng.standard_normal(shape), 3)
+        if i % 3:
+            W = W * mask  # usually the pruned weights are already zero
+        grad = np.round(rng.standard_normal(shape), 3)
+        velocity = np.round(0.1 * rng.standard_normal(shape), 3)
+        if i % 2:
+            velocity = velocity * mask
+        lr, momentum = float(rng.choice([0.01, 0.1, 0.5])), float(rng.choice([0.0, 0.5, 0.9]))
+        cases.append(Case(f"random {shape} layer, lr {lr}, momentum {momentum}",
+                          (W, grad, velocity, mask, lr, momentum)))
+    return cases
 
 
 def _masked_update_mistakes(W, grad, velocity, mask, lr, momentum):
@@ -238,11 +278,12 @@ def _diagnose_masked_update(got, expected, case):
                 and np.allclose(got_W, wrong_W) and np.allclose(got_v, wrong_v)
                 and not (np.allclose(wrong_W, expected[0]) and np.allclose(wrong_v, expected[1]))):
             return hint
-    return ("follow the four lines: g = grad * mask; v = momentum * velocity - lr * g; v = v * mask; "
-            "W_new = (W + v) * mask.")
+    return ("compare W and velocity with `expected` at a pruned position and at a kept one: "
+            "which of the gradient, the velocity and the weights did you mask?")
 
 
-def check_masked_update(masked_sgd_step):
+@exercise_check
+def check_masked_sgd_step(masked_sgd_step, seed=None):
     """Check ``masked_sgd_step(W, grad, velocity, mask, lr, momentum) -> (W, velocity)``.
 
     The exercise asks for one step of masked retraining with momentum
@@ -251,11 +292,16 @@ def check_masked_update(masked_sgd_step):
     velocity, and return the new weights ``(W + v) * mask`` and the new
     velocity, so that a pruned weight and its momentum stay exactly zero.
     The cases include momentum left over at pruned positions from before
-    pruning, and weights not yet zeroed at pruned positions.
+    pruning, and weights not yet zeroed at pruned positions. With ``seed``
+    (hidden tests), random cases drawn from that seed are run instead. The
+    answer may not call ``deepcompress_np.prune.MaskedUpdate``.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    return run_check("masked_update", masked_sgd_step, _masked_sgd_step_reference, _masked_update_cases(),
-                     _compare_step, _diagnose_masked_update)
+    return run_check("masked_sgd_step", masked_sgd_step, _masked_sgd_step_reference,
+                     random_or_fixed(_masked_update_cases, _masked_update_random_cases, seed),
+                     _compare_step, _diagnose_masked_update, forbidden=(MaskedUpdate.__call__,),
+                     hidden=seed is not None)

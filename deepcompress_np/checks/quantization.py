@@ -16,15 +16,18 @@ The checks compare a student's function with the library's
 ``SharedWeightUpdate`` computes) on small inputs, edge cases included. When an
 answer is wrong, the hint names the likely mistake: random (Forgy) or
 density-based centroids instead of linear ones, a grid without its end
-points or over ``|w|``, averaging the gradients instead of summing them, a
-``bincount`` without ``minlength``, a ``+`` where the step needs a ``-``.
+points or over ``|w|``, averaging the gradients instead of summing them,
+``codebook[index] -= lr * grad`` (with repeated indices only one gradient per
+centroid counts), a ``bincount`` without ``minlength``, a ``+`` where the step
+needs a ``-``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, compare_arrays, run_check
+from deepcompress_np.checks._core import Case, compare_arrays, exercise_check, random_or_fixed, run_check
+from deepcompress_np.quantize import SharedWeightUpdate
 from deepcompress_np.quantize import linear_init as _library_linear_init
 
 __all__ = ["check_linear_init", "check_centroid_update"]
@@ -87,6 +90,18 @@ def _linear_init_cases():
     ]
 
 
+def _linear_init_random_cases(rng, n_cases):
+    """Hidden cases: 2 to 40 weights of random scale and sign, k = 2..16."""
+    cases = []
+    for i in range(n_cases):
+        n, k = int(rng.integers(2, 41)), int(rng.integers(2, 17))
+        weights = np.round(rng.normal(float(rng.normal(0, 0.05)), float(rng.choice([0.01, 0.1, 1.0])), n), 4)
+        if i == n_cases - 1:
+            weights = np.full(n, weights[0])  # every weight equal
+        cases.append(Case(f"random, {n} weights, {k} clusters", (weights, k)))
+    return cases
+
+
 def _diagnose_linear_init(got, expected, case):
     weights, k = case.args
     w = np.asarray(weights, dtype=np.float64)
@@ -127,17 +142,27 @@ def _diagnose_linear_init(got, expected, case):
     return None
 
 
-def check_linear_init(linear_init):
+@exercise_check
+def check_linear_init(linear_init, seed=None):
     """Check ``linear_init(weights, k) -> centroids``.
 
     The exercise: given the surviving weights of one layer as a 1-D array and
     a number of clusters ``k >= 2``, return the ``k`` starting centroids of
     linear initialisation (paper §3.2), an array of shape (k,) whose values
     are evenly spaced from ``min(weights)`` to ``max(weights)``, both
-    included, in ascending order.
+    included, in ascending order. With ``seed`` (hidden tests), random cases
+    drawn from that seed are run instead. The answer may not call
+    ``deepcompress_np.quantize.linear_init``.
+
+    Returns
+    -------
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    return run_check("linear_init", linear_init, _linear_init_reference, _linear_init_cases(),
-                     _safe_compare("centroids"), _diagnose_linear_init)
+    return run_check("linear_init", linear_init, _linear_init_reference,
+                     random_or_fixed(_linear_init_cases, _linear_init_random_cases, seed),
+                     _safe_compare("centroids"), _diagnose_linear_init, forbidden=(_library_linear_init,),
+                     hidden=seed is not None)
 
 
 # ---------------------------------------------------------------------------
@@ -177,6 +202,28 @@ def _centroid_update_cases():
     ]
 
 
+def _centroid_update_random_cases(rng, n_cases):
+    """Hidden cases: k = 2..16 centroids, 0 to 60 weights with many repeated indices, some clusters unused."""
+    cases = []
+    for i in range(n_cases):
+        k, n = int(rng.integers(2, 17)), int(rng.integers(0 if i == 0 else 5, 61))
+        codebook = np.sort(np.round(rng.normal(0.0, 0.1, k), 4))
+        index = rng.integers(0, max(1, k - int(rng.integers(0, 2))), n)  # sometimes the last cluster is unused
+        if i % 2:
+            index = index.astype(np.uint8)
+        grad = np.round(rng.normal(0.0, 0.05, n), 4)
+        lr = float(rng.choice([0.01, 0.1, 1.0]))
+        cases.append(Case(f"random, {k} clusters, {n} weights, lr {lr}", (codebook, index, grad, lr)))
+    return cases
+
+
+def _last_write_wins(codebook, index, grad, lr):
+    """What ``codebook[index] -= lr * grad`` gives: for each cluster, only the last of its gradients counts."""
+    wrong = np.array(codebook, dtype=np.float64)
+    wrong[index] -= lr * np.asarray(grad, dtype=np.float64)
+    return wrong
+
+
 def _diagnose_centroid_update(got, expected, case):
     codebook, index, grad, lr = case.args
     codebook = np.asarray(codebook, dtype=np.float64)
@@ -195,6 +242,10 @@ def _diagnose_centroid_update(got, expected, case):
                 "NaN. Sum the gradients with np.sum or np.bincount: an empty sum is 0, so the centroid stays.")
     mean = summed / np.maximum(counts, 1)
     wrong = [
+        (_last_write_wins(codebook, index, grad, lr) if np.any(counts > 1) else None,
+         "`codebook[index] -= lr * grad` applies only one gradient per centroid when an index repeats: "
+         "NumPy's fancy-index assignment does not accumulate (the last write wins). Sum the gradients per "
+         "cluster first, e.g. with np.add.at or np.bincount(..., minlength=k)."),
         (codebook - lr * mean,
          "you averaged the gradients of each cluster; the paper sums them (eq. 3): every weight in the "
          "cluster *is* the centroid, so each one's gradient adds to the centroid's gradient."),
@@ -215,7 +266,8 @@ def _diagnose_centroid_update(got, expected, case):
     return None
 
 
-def check_centroid_update(centroid_update):
+@exercise_check
+def check_centroid_update(centroid_update, seed=None):
     """Check ``centroid_update(codebook, index, grad, lr) -> new_codebook``.
 
     The exercise: ``codebook`` (k,) holds a layer's shared weights, ``index``
@@ -225,8 +277,18 @@ def check_centroid_update(centroid_update):
     Figure 3): the gradient of centroid ``c_k`` is the sum of the gradients
     of the weights in cluster ``k``, and ``c_k <- c_k - lr * that sum``. A
     cluster no weight points to keeps its value. Shape (k,), whatever the
-    largest index present.
+    largest index present. The input ``codebook`` must not be changed (the
+    check compares it before and after the call). With ``seed`` (hidden
+    tests), random cases drawn from that seed are run instead. The answer may
+    not call ``SharedWeightUpdate``.
+
+    Returns
+    -------
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    return run_check("centroid_update", centroid_update, _centroid_update_reference, _centroid_update_cases(),
-                     _safe_compare("new codebook"),
-                     _diagnose_centroid_update)
+    return run_check("centroid_update", centroid_update, _centroid_update_reference,
+                     random_or_fixed(_centroid_update_cases, _centroid_update_random_cases, seed),
+                     _safe_compare("new codebook"), _diagnose_centroid_update,
+                     forbidden=(SharedWeightUpdate.__call__, SharedWeightUpdate.centroid_grad),
+                     hidden=seed is not None)

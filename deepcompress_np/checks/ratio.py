@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, run_check
+from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, run_check
 
 __all__ = ["check_layer_compression"]
 
@@ -173,8 +173,8 @@ def _diagnose(got, expected, case):
         for candidate, hint in _wrong_bits(*case.args):
             if candidate is not None and _close(bits, candidate):
                 return hint
-        return ("count m = n_kept + n_fillers stored entries of weight_bits + index_bits each, "
-                "plus 32 bits for every codebook entry")
+        return ("recount the parts: which stored entries did you include, what does each one cost, and "
+                "did you count the codebook?")
     if not math.isfinite(rate):
         return "the rate is not finite: did you divide by a count that can be 0 (n_kept, n_fillers)?"
     for candidate, hint in _wrong_rates(bits, case.args[0], case.args[1], case.args[2]):
@@ -193,7 +193,40 @@ def _explain_exception(error, case):
     return None
 
 
-def check_layer_compression(fn):
+def _cases():
+    return [
+        Case("a small layer: 160 weights, 12 kept, 2 fillers, 2-bit symbols, 3-bit indices, 4 shared weights",
+             (160, 12, 2, 2, 3, 4)),
+        Case("no filler zeros (dense enough that every gap fits the index field)", (1000, 250, 0, 6, 4, 64)),
+        Case("a LeNet-300-100 ip1-sized layer: 5% kept, 6-bit codebook plus the filler symbol",
+             (235200, 11760, 152, 7, 9, 64)),
+        Case("after Huffman coding: average bits per entry are not whole numbers", (30000, 2400, 48, 5.37, 4.58, 64)),
+        Case("a conv-like layer with 8-bit symbols and 8-bit indices", (25000, 3000, 250, 8, 8, 256)),
+        Case("every weight pruned: only the codebook is left", (500, 0, 0, 1, 5, 1)),
+        Case("a tiny layer kept whole: the codebook costs more than the layer saves (rate > 1)",
+             (64, 64, 0, 8, 1, 256)),
+    ]
+
+
+def _random_cases(rng, n_cases):
+    """Hidden cases: random layer sizes, kept fractions, fillers, whole or Huffman-average bit widths."""
+    cases = []
+    for i in range(n_cases):
+        n_weights = int(rng.integers(10, 500_000))
+        n_kept = int(rng.integers(0, n_weights + 1) * float(rng.choice([0.05, 0.3, 1.0])))
+        n_fillers = int(rng.integers(0, n_kept // 10 + 2)) if n_kept else 0
+        if i % 2:
+            weight_bits, index_bits = (float(np.round(rng.uniform(1.0, 8.0), 3)) for _ in range(2))
+        else:
+            weight_bits, index_bits = (int(rng.integers(1, 9)) for _ in range(2))
+        codebook_size = int(2 ** rng.integers(1, 9))
+        cases.append(Case(f"random layer of {n_weights} weights, {n_kept} kept",
+                          (n_weights, n_kept, n_fillers, weight_bits, index_bits, codebook_size)))
+    return cases
+
+
+@exercise_check
+def check_layer_compression(fn, seed=None):
     """Check ``layer_compression(n_weights, n_kept, n_fillers, weight_bits, index_bits, codebook_size)``.
 
     The exercise asks for the compression accounting of one layer, as in the
@@ -206,23 +239,14 @@ def check_layer_compression(fn):
     n_weights)``, a fraction of the dense float32 layer. The bits may be
     fractional (average Huffman-coded bits per entry), so ``compressed_bits``
     may be a float; any real-number type is accepted, and results must match
-    to 9 significant digits.
+    to 9 significant digits. With ``seed`` (hidden tests), random cases
+    drawn from that seed are run instead.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    cases = [
-        Case("a small layer: 160 weights, 12 kept, 2 fillers, 2-bit symbols, 3-bit indices, 4 shared weights",
-             (160, 12, 2, 2, 3, 4)),
-        Case("no filler zeros (dense enough that every gap fits the index field)", (1000, 250, 0, 6, 4, 64)),
-        Case("a LeNet-300-100 ip1-sized layer: 5% kept, 6-bit codebook plus the filler symbol",
-             (235200, 11760, 152, 7, 9, 64)),
-        Case("after Huffman coding: average bits per entry are not whole numbers", (30000, 2400, 48, 5.37, 4.58, 64)),
-        Case("a conv-like layer with 8-bit symbols and 8-bit indices", (25000, 3000, 250, 8, 8, 256)),
-        Case("every weight pruned: only the codebook is left", (500, 0, 0, 1, 5, 1)),
-        Case("a tiny layer kept whole: the codebook costs more than the layer saves (rate > 1)",
-             (64, 64, 0, 8, 1, 256)),
-    ]
-    return run_check("layer_compression", fn, _reference_layer_compression, cases, _compare, _diagnose,
-                     on_exception=_explain_exception)
+    return run_check("layer_compression", fn, _reference_layer_compression,
+                     random_or_fixed(_cases, _random_cases, seed), _compare, _diagnose,
+                     on_exception=_explain_exception, hidden=seed is not None)

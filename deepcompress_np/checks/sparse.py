@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, _short, run_check
+from deepcompress_np.checks._core import Case, _short, exercise_check, random_or_fixed, run_check
 from deepcompress_np.sparse import relative_index as _library_relative_index
 
 __all__ = ["check_relative_index"]
@@ -58,6 +58,17 @@ def _cases():
         Case("all zeros: nothing to store", (np.zeros(7), 3)),
         Case("a random sparse vector of length 40, b = 3", (random, 3)),
     ]
+
+
+def _random_cases(rng, n_cases):
+    """Hidden cases: random lengths (1 to 60), densities (0 to 0.6) and widths b = 1..4."""
+    cases = []
+    for _ in range(n_cases):
+        length, b = int(rng.integers(1, 61)), int(rng.integers(1, 5))
+        density = float(rng.choice([0.0, 0.05, 0.2, 0.6]))
+        flat = np.round(rng.standard_normal(length), 2) * (rng.random(length) < density)
+        cases.append(Case(f"random vector of length {length}, density {density}, b = {b}", (flat, b)))
+    return cases
 
 
 def _compare(got, expected, case):
@@ -154,11 +165,12 @@ def _diagnose(got, expected, case):
             return f"every field must fit in b = {b} bits (at most {(1 << b) - 1}); bridge longer gaps with fillers."
     except (TypeError, ValueError):
         return None
-    return ("walk the non-zeros left to right from prev = -1: while p - prev > 2**b, add a filler "
-            "(field 2**b - 1, value 0) and move prev on by 2**b; then store p - prev - 1 and the value.")
+    return ("redo the case by hand (positions of the non-zeros, the gaps between them, which gaps exceed "
+            "2**b) and compare with `expected` at the first differing entry.")
 
 
-def check_relative_index(relative_index):
+@exercise_check
+def check_relative_index(relative_index, seed=None):
     """Check ``relative_index(flat, b) -> (fields, values)`` (paper §2, Figure 2).
 
     The exercise asks to store a 1-D vector as relative indices with filler
@@ -169,10 +181,15 @@ def check_relative_index(relative_index):
     non-zero exceeds ``2**b``, ``2**b`` positions after the previous entry;
     zeros after the last non-zero are not stored. The cases include the
     paper's Figure 2, gaps of exactly ``2**b`` and ``2**b + 1``, a long
-    leading run of zeros and trailing zeros.
+    leading run of zeros and trailing zeros. With ``seed`` (hidden tests),
+    random cases drawn from that seed are run instead. The answer may not
+    call ``deepcompress_np.sparse.relative_index``.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    return run_check("relative_index", relative_index, _relative_index_reference, _cases(), _compare, _diagnose)
+    return run_check("relative_index", relative_index, _relative_index_reference,
+                     random_or_fixed(_cases, _random_cases, seed), _compare, _diagnose,
+                     forbidden=(_library_relative_index,), hidden=seed is not None)

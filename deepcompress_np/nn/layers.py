@@ -146,7 +146,7 @@ class Dropout(Layer):
     """Inverted dropout: in training, zero each unit with probability ``p`` and scale the rest by 1/(1-p).
 
     At test time it is the identity. Pruning changes ``p`` during retraining
-    (paper §2, following Han et al. 2015 eq. 2): ``D_r = D_o * sqrt(C_ir / C_io)``.
+    (Han et al. 2015 §3.2, eq. 2): ``D_r = D_o * sqrt(C_ir / C_io)``.
 
     Parameters
     ----------

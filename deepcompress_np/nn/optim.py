@@ -5,8 +5,11 @@ This is the one place where parameters change during training, and it is the
 
 * pruning (paper §2) must hold pruned weights, their gradients and their
   momentum at exactly zero during retraining;
-* trained quantization (paper §3.1) replaces the per-weight update of a layer
-  by a per-cluster update of shared centroids.
+* trained quantization replaces the per-weight update of a layer by a
+  per-cluster update of shared centroids (paper §3.3, eq. 3, Figure 3). Eq. 3
+  is a plain gradient step; the retraining here keeps this optimizer's
+  momentum, L2 weight decay and (in ``recipes.py``) a cosine learning-rate
+  schedule for the centroids too, a choice of ours, not the paper's.
 
 Neither stage copies the training loop. Each installs an **update rule** for
 the parameters it owns in ``SGD.rules``; every other parameter keeps the plain

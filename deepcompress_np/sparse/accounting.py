@@ -8,7 +8,9 @@ field and one value per stored entry, fillers included
 (``relative_indexing.py``).
 
 Then the field width ``b``. :func:`default_index_bits` gives the paper's
-choice, 8 bits for conv layers and 5 for fc layers (``DEFAULT_INDEX_BITS``);
+choice in §2's text, 8 bits for conv layers and 5 for fc layers
+(``DEFAULT_INDEX_BITS``; the paper's own Tables 2 and 3 use 5-bit indices for
+every LeNet layer, conv included);
 :func:`best_index_bits` picks the width that balances wider fields against
 fewer fillers for one particular layer.
 """

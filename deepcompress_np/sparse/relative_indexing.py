@@ -2,7 +2,8 @@
 
 To compress further than CSR / CSC (``csr.py``), the paper stores the index
 *difference* instead of the absolute position, in 8 bits for conv layers and
-5 bits for fc layers. A difference too large for the field is bridged by a
+5 bits for fc layers (§2's text; its Tables 2 and 3 use 5 bits for every
+LeNet layer, conv included). A difference too large for the field is bridged by a
 "filler zero" (its Figure 2, with 3 bits: "the difference exceeds 8, the
 largest 3-bit ... unsigned number"). Here the whole layer is flattened
 row-major (``np.ravel(order="C")``; a conv layer's entire
