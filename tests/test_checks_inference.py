@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deepcompress_np.checks import check_weight_traffic
-from deepcompress_np.checks._core import CheckResult
+from deepcompress_np.checks._core import CheckFailed, CheckResult
 from deepcompress_np.checks.inference import _reference_weight_traffic
 from deepcompress_np.energy import layer_counts, weight_bytes
 
@@ -71,7 +71,7 @@ MISTAKES = [
 
 @pytest.mark.parametrize("solution", [weight_traffic, weight_traffic_numpy, lambda *a: list(weight_traffic(*a))])
 def test_the_solution_passes(solution):
-    result = check_weight_traffic(solution)
+    result = check_weight_traffic.evaluate(solution)
     assert isinstance(result, CheckResult)
     assert result and result.n_cases >= 6, result.report
     assert "\u2714" in result.report
@@ -98,7 +98,7 @@ def test_the_reference_is_the_energy_modules_accounting_of_a_real_layer(pretrain
 
 @pytest.mark.parametrize("mutant, hint", MISTAKES)
 def test_mistakes_are_rejected_with_a_hint(mutant, hint):
-    result = check_weight_traffic(mutant)
+    result = check_weight_traffic.evaluate(mutant)
     assert not result
     assert "\u2718" in result.report and "expected:" in result.report
     assert hint in result.report, result.report
@@ -110,7 +110,7 @@ def test_mistakes_are_rejected_with_a_hint(mutant, hint):
     ("compressed", _with(compressed=lambda **_: 7.0), "(n_entries * (weight_bits + index_bits)"),
 ])
 def test_an_unrecognised_mistake_gets_the_general_hint_of_that_result(label, mutant, hint):
-    result = check_weight_traffic(mutant)
+    result = check_weight_traffic.evaluate(mutant)
     assert not result and hint in result.report, result.report
 
 
@@ -121,7 +121,7 @@ def test_a_stub_is_reported_as_not_implemented():
     def stub(*args):
         raise NotImplementedError("weight_traffic: write your code here")
 
-    result = check_weight_traffic(stub)
+    result = check_weight_traffic.evaluate(stub)
     assert not result and "not implemented yet" in result.report
 
 
@@ -141,11 +141,36 @@ def _crash(*args):
     (lambda *a: {"dense": 160}, "expected three numbers"),
 ])
 def test_crashes_and_wrong_types_give_a_failed_result_never_an_exception(bad, message):
-    result = check_weight_traffic(bad)
+    result = check_weight_traffic.evaluate(bad)
     assert isinstance(result, CheckResult) and not result
     assert "\u2718" in result.report and message in result.report, result.report
 
 
 def test_a_non_function_is_rejected():
-    result = check_weight_traffic("weight_traffic")
+    result = check_weight_traffic.evaluate("weight_traffic")
     assert not result and "expected a function" in result.report
+
+
+def test_a_failed_check_prints_and_raises_and_a_passing_one_returns_none(capsys):
+    with pytest.raises(CheckFailed):
+        check_weight_traffic(_with(dense=lambda n_kept, **_: 4 * n_kept))
+    assert "\u2718 check_weight_traffic" in capsys.readouterr().out
+    assert check_weight_traffic(weight_traffic) is None
+    assert "\u2714 check_weight_traffic" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hidden_random_cases(seed):
+    assert check_weight_traffic.evaluate(weight_traffic, seed=seed)
+    assert not check_weight_traffic.evaluate(MISTAKES[3][0], seed=seed)  # row pointers forgotten
+
+
+def test_the_library_as_the_answer_fails():
+    def calls_the_library(n_out, n_in, n_kept, n_entries, wb, ib, k):
+        from deepcompress_np.energy import LayerCounts
+
+        counts = LayerCounts("x", n_out, n_in, n_kept, n_entries, wb, ib, k)
+        return tuple(weight_bytes(counts, form) for form in ("dense", "csr", "compressed"))
+
+    assert "library's own" in check_weight_traffic.evaluate(calls_the_library).report
+    assert "library's own" in check_weight_traffic.evaluate(_reference_weight_traffic).report

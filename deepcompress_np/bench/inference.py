@@ -8,7 +8,7 @@ no training: only the shapes and the sparsity matter for time), pruned to the
 paper's kept fractions (Table 4: AlexNet fc6 9%, fc7 9%, fc8 25%; Table 5:
 VGG-16 fc6 4%, fc7 4%, fc8 23%) and quantized to its bits (5-bit cluster
 indices for fc layers; relative indices of 4 bits for AlexNet, 5 for VGG-16),
-plus the fc layers of the bundled LeNets pruned as in Tables 2 and 3, and
+plus the fc layers of the bundled LeNets (``models.load_pretrained``) pruned as in Tables 2 and 3, and
 times ``W @ x`` in every form side by side:
 
 * ``dense``: NumPy's BLAS on the (quantized) dense float32 matrix;
@@ -52,8 +52,6 @@ from deepcompress_np.prune import prune_to_fraction
 from deepcompress_np.quantize import quantize_layer
 from deepcompress_np.sparse import relative_index, to_csr
 from deepcompress_np.sparse.kernels import RowSparse, naive_csr_matvec
-
-DATA = Path(__file__).resolve().parent.parent.parent / "data"
 
 #: The paper's six layers: (network, layer, (out, in), kept fraction, cluster-index bits, relative-index bits).
 #: Kept fractions and bits: Table 4 (AlexNet) and Table 5 (VGG-16), column "Weights% (P)", "Weight bits (P+Q)",
@@ -279,11 +277,11 @@ def _layer_record(net, name, forms, keep_fraction, weight_bits, index_bits):
 def _lenet_predict(repeats, rng):
     """``CompressedModel.predict`` against the dense model's ``predict`` on one LeNet-300-100 image."""
     from deepcompress_np.compressed import CompressedModel
-    from deepcompress_np.models import load_model
+    from deepcompress_np.models import load_pretrained
     from deepcompress_np.prune import prune_model
     from deepcompress_np.quantize import quantize_model_params
 
-    model = load_model(DATA / "lenet300.npz")
+    model = load_pretrained("lenet300")
     fractions = {layer: f for _, arch, layer, f, _, _ in LENET_LAYERS if arch == "lenet300"}
     masks = prune_model(model, keep_fraction=fractions)
     quantized = quantize_model_params(model.params(), masks, bits=6, seed=0)
@@ -357,10 +355,10 @@ def run(quick=False, repeats=None, seed=0, verbose=False):
             print(_format_sequence(results["sequences"][-1]), flush=True)
         networks[net] = [layer_counts(forms["stored"]) for forms in built]
         del built
-    from deepcompress_np.models import load_model
+    from deepcompress_np.models import load_pretrained
 
     for net, arch, name, keep, wbits, ibits in LENET_LAYERS:
-        model = load_model(DATA / f"{arch}.npz")
+        model = load_pretrained(arch)
         W = next(layer.params["W"] for layer in model.weight_layers() if layer.name == name)
         forms = build_forms(W, keep, wbits, ibits, name)
         record = _layer_record(net, name, forms, keep, wbits, ibits)

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, run_check
+from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, run_check
 from deepcompress_np.energy import LayerCounts, weight_bytes
 
 __all__ = ["check_weight_traffic"]
@@ -133,28 +133,50 @@ def _diagnose(got, expected, case):
     return None
 
 
-def check_weight_traffic(fn):
+def _cases():
+    return [
+        Case("a small layer: 4 x 10, 6 kept, 2 fillers, 3-bit symbols, 2-bit gaps, 4 shared weights",
+             (4, 10, 6, 8, 3, 2, 4)),
+        Case("LeNet-300-100's ip1 at the paper's 8%: 18,816 kept, 6-bit symbols, 5-bit gaps, 64 shared weights",
+             (300, 784, 18816, 19050, 6, 5, 64)),
+        Case("entries whose bits do not fill whole bytes", (3, 7, 5, 5, 3, 2, 2)),
+        Case("VGG-16's fc6 at the paper's 4%: 4,110,418 kept, 6-bit symbols, 5-bit gaps, 32 shared weights",
+             (4096, 25088, 4110418, 5637361, 6, 5, 32)),
+        Case("every weight pruned: only the row pointers and the codebook are left", (50, 20, 0, 0, 1, 5, 1)),
+        Case("a layer kept whole, no fillers", (8, 8, 64, 64, 8, 1, 256)),
+    ]
+
+
+def _random_cases(rng, n_cases):
+    """Hidden cases: random layer shapes, kept fractions, fillers and bit widths."""
+    cases = []
+    for _ in range(n_cases):
+        n_out, n_in = (int(rng.integers(1, 5000)) for _ in range(2))
+        n_kept = int(rng.integers(0, n_out * n_in + 1) * float(rng.choice([0.02, 0.1, 1.0])))
+        n_entries = n_kept + (int(rng.integers(0, n_kept // 4 + 2)) if n_kept else 0)
+        weight_bits, index_bits = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+        codebook_size = int(2 ** rng.integers(1, 9))
+        cases.append(Case(f"random {n_out} x {n_in} layer, {n_kept} kept",
+                          (n_out, n_in, n_kept, n_entries, weight_bits, index_bits, codebook_size)))
+    return cases
+
+
+@exercise_check
+def check_weight_traffic(fn, seed=None):
     """Check ``weight_traffic(n_out, n_in, n_kept, n_entries, weight_bits, index_bits, codebook_size)``.
 
     The exercise asks for the bytes one inference (batch 1) reads from a fully
     connected layer of ``n_out x n_in`` weights in each form:
     ``(dense_bytes, csr_bytes, compressed_bytes)`` as defined in this
     module's docstring. Any real-number types are accepted; the results must
-    match to 9 significant digits.
+    match to 9 significant digits. The answer may not call
+    ``energy.weight_bytes``. With ``seed`` (hidden tests), random cases drawn
+    from that seed are run instead.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    cases = [
-        Case("a small layer: 4 x 10, 6 kept, 2 fillers, 3-bit symbols, 2-bit gaps, 4 shared weights",
-             (4, 10, 6, 8, 3, 2, 4)),
-        Case("LeNet-300-100's ip1 at the paper's 8%: 18,816 kept, 6-bit symbols, 5-bit gaps, 64 shared weights",
-             (300, 784, 18816, 19050, 6, 5, 64)),
-        Case("entries whose bits do not fill whole bytes", (3, 7, 5, 5, 3, 2, 2)),
-        Case("VGG-16's fc6 at the paper's 4%: 4,110,418 kept, 5-bit indices, 32 shared weights",
-             (4096, 25088, 4110418, 5637361, 6, 5, 32)),
-        Case("every weight pruned: only the row pointers and the codebook are left", (50, 20, 0, 0, 1, 5, 1)),
-        Case("a layer kept whole, no fillers", (8, 8, 64, 64, 8, 1, 256)),
-    ]
-    return run_check("weight_traffic", fn, _reference_weight_traffic, cases, _compare, _diagnose)
+    return run_check("weight_traffic", fn, _reference_weight_traffic, random_or_fixed(_cases, _random_cases, seed),
+                     _compare, _diagnose, forbidden=(weight_bytes,), hidden=seed is not None)
