@@ -8,8 +8,8 @@ no training: only the shapes and the sparsity matter for time), pruned to the
 paper's kept fractions (Table 4: AlexNet fc6 9%, fc7 9%, fc8 25%; Table 5:
 VGG-16 fc6 4%, fc7 4%, fc8 23%) and quantized to its bits (5-bit cluster
 indices for fc layers; relative indices of 4 bits for AlexNet, 5 for VGG-16),
-plus the fc layers of the bundled LeNets (``models.load_pretrained``) pruned as in Tables 2 and 3, and
-times ``W @ x`` in every form side by side:
+plus the fc layers of the bundled LeNets (``models.load_pretrained``) pruned
+as in Tables 2 and 3, and times ``W @ x`` in every form side by side:
 
 * ``dense``: NumPy's BLAS on the (quantized) dense float32 matrix;
 * ``naive``: :func:`~deepcompress_np.sparse.kernels.naive_csr_matvec`, the
