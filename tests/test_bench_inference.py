@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from deepcompress_np.bench.inference import PAPER_CPU_US, PAPER_LAYERS, build_forms, stored_layer
+from deepcompress_np.bench.inference import PAPER_CPU_US, PAPER_LAYERS, build_forms
+from deepcompress_np.compressed import stored_layer
 from deepcompress_np.cli import main
 from deepcompress_np.quantize import quantize_layer
 from deepcompress_np.sparse.kernels import RowSparse
@@ -83,7 +84,7 @@ def test_stored_layer_is_the_layer_the_kernel_and_the_file_agree_on():
     np.testing.assert_array_equal(stored.to_dense(), forms["dense"])
     np.testing.assert_array_equal(forms["compressed"].to_dense(), forms["dense"])
     q = quantize_layer(W, forms["dense"] != 0, bits=5)
-    again = RowSparse.from_compressed_layer(stored_layer("fc", q, 3))
+    again = RowSparse.from_compressed_layer(stored_layer("fc", q, np.zeros(q.shape[0], np.float32), 3))
     np.testing.assert_array_equal(again.to_dense(), q.to_dense())
 
 

@@ -78,14 +78,14 @@ def test_the_solution_passes(solution):
 
 
 def test_the_reference_is_the_energy_modules_accounting_of_a_real_layer(pretrained):
-    from deepcompress_np.bench.inference import stored_layer
+    from deepcompress_np.compressed import stored_layer
     from deepcompress_np.quantize import quantize_layer
 
     W = pretrained("lenet300").weight_layers()[0].params["W"]
     from deepcompress_np.prune import prune_to_fraction
 
     q = quantize_layer(W, prune_to_fraction(W, 0.08), bits=6)
-    counts = layer_counts(stored_layer("ip1", q, 3))
+    counts = layer_counts(stored_layer("ip1", q, np.zeros(q.shape[0], np.float32), 3))
     assert counts.n_entries > counts.n_kept  # fillers matter here
     args = (counts.n_out, counts.n_in, counts.n_kept, counts.n_entries, counts.weight_bits, counts.index_bits,
             counts.codebook_size)

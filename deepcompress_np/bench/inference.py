@@ -47,10 +47,10 @@ from pathlib import Path
 import numpy as np
 
 from deepcompress_np.energy import format_energy_table, layer_counts, network_energy
-from deepcompress_np.fileformat import CompressedLayer
+from deepcompress_np.compressed import stored_layer
 from deepcompress_np.prune import prune_to_fraction
 from deepcompress_np.quantize import quantize_layer
-from deepcompress_np.sparse import relative_index, to_csr
+from deepcompress_np.sparse import to_csr
 from deepcompress_np.sparse.kernels import RowSparse, naive_csr_matvec
 
 #: The paper's six layers: (network, layer, (out, in), kept fraction, cluster-index bits, relative-index bits).
@@ -141,16 +141,6 @@ def machine():
 # Building a layer in every form
 # ----------------------------------------------------------------------------
 
-def stored_layer(name, quantized, index_bits, bias=None):
-    """The ``fileformat.CompressedLayer`` of a quantized fc layer, built from its mask (no dense symbol matrix)."""
-    ri = relative_index(quantized.mask, index_bits)  # gaps of the kept positions, with fillers
-    symbols = np.zeros(ri.n_entries, dtype=np.uint32)
-    symbols[~ri.is_filler] = quantized.index.astype(np.uint32) + 1  # 0 is the filler's symbol
-    bias = np.zeros(quantized.shape[0], np.float32) if bias is None else np.asarray(bias, np.float32)
-    return CompressedLayer(name, tuple(quantized.shape), int(index_bits), quantized.codebook, bias,
-                           ri.fields.astype(np.uint32), symbols)
-
-
 def build_forms(W, keep_fraction, weight_bits, index_bits, name):
     """Prune ``W`` to ``keep_fraction``, quantize it, and return it in every form.
 
@@ -163,7 +153,7 @@ def build_forms(W, keep_fraction, weight_bits, index_bits, name):
     """
     mask = prune_to_fraction(W, keep_fraction)
     quantized = quantize_layer(W, mask, bits=weight_bits)
-    stored = stored_layer(name, quantized, index_bits)
+    stored = stored_layer(name, quantized, np.zeros(quantized.shape[0], np.float32), index_bits)
     dense = quantized.to_dense()
     csr = to_csr(dense, mask)
     forms = {"dense": dense, "csr": csr, "stored": stored, "ours": RowSparse.from_csr(csr),
