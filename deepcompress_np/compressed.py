@@ -32,11 +32,12 @@ from deepcompress_np.fileformat import (
     check_name,
     decode_file,
     encode_file,
-    encode_layer,
+    payload_size,
 )
 from deepcompress_np.models import atomic_write
 from deepcompress_np.nn.conv import im2col, output_size
 from deepcompress_np.sparse import relative_index
+from deepcompress_np.sparse.kernels import RowSparse
 
 #: Layer kinds that hold weights (stored compressed); every other kind is rebuilt from its config.
 WEIGHT_KINDS = ("Linear", "Conv2D")
@@ -129,13 +130,11 @@ class CompressedModel:
             if q.mask.shape != layer.params["W"].shape:
                 raise ValueError(f"{key}: quantized shape {q.mask.shape}, but the layer's weights are "
                                  f"{layer.params['W'].shape}")
-            symbols = np.zeros(q.mask.shape, dtype=np.uint32)
-            symbols[q.mask] = q.index.astype(np.uint32) + 1  # 0 is kept for filler zeros
             bias = layer.params["b"].astype(np.float32).copy()
             b = widths[layer.name]
-            candidates = AUTO_INDEX_BITS if b == "auto" else (b,)
-            options = [_stored_layer(layer.name, symbols, q, bias, width) for width in candidates]
-            layers.append(min(options, key=lambda stored: len(encode_layer(stored)[0])))
+            if b == "auto":
+                b = best_index_bits(layer.name, q, bias.size)
+            layers.append(stored_layer(layer.name, q, bias, b))
         return cls(spec, layers, name=model.arch)
 
     # -- the file -------------------------------------------------------------
@@ -242,11 +241,48 @@ def _index_bits_per_layer(index_bits, names):
 AUTO_INDEX_BITS = tuple(range(2, 13))
 
 
-def _stored_layer(name, symbols, quantized_layer, bias, b):
-    """The CompressedLayer of one weight tensor with b-bit relative indices."""
-    ri = relative_index(symbols, b, mask=quantized_layer.mask)
-    return CompressedLayer(name, tuple(symbols.shape), b, quantized_layer.codebook.astype(np.float32), bias,
-                           ri.fields.astype(np.uint32), ri.values.astype(np.uint32))
+def stored_layer(name, quantized_layer, bias, b):
+    """The CompressedLayer of one quantized weight tensor with b-bit relative indices.
+
+    Built from the pruning mask: the relative indices of the kept positions
+    (with fillers, paper §2) and, for each kept entry, its cluster index plus
+    one (symbol 0 is the filler). No dense matrix of symbols is made, so a
+    VGG-16-size layer costs memory in proportion to its kept weights.
+    """
+    q = quantized_layer
+    ri = relative_index(q.mask, b)  # kept positions in row-major order, as q.index is
+    symbols = np.zeros(ri.n_entries, dtype=np.uint32)
+    symbols[~ri.is_filler] = q.index.astype(np.uint32) + 1  # 0 is kept for filler zeros
+    return CompressedLayer(name, tuple(q.mask.shape), int(b), q.codebook.astype(np.float32),
+                           np.asarray(bias, dtype=np.float32), ri.fields.astype(np.uint32), symbols)
+
+
+def best_index_bits(name, quantized_layer, n_bias, candidates=None):
+    """The relative-index width (``"auto"``) whose stored layer is smallest, found from histograms.
+
+    For a width b, a gap g between kept weights needs ``(g - 1) >> b`` fillers
+    (field ``2**b - 1`` each, weight symbol 0) and leaves the field
+    ``g - 1 - (fillers << b)`` to the kept entry. Those histograms give the
+    exact payload size (``fileformat.payload_size``) without building or
+    encoding the layer: a wider field needs fewer fillers, but its gap
+    alphabet and code table are larger. Ties go to the narrower width.
+    """
+    q = quantized_layer
+    candidates = AUTO_INDEX_BITS if candidates is None else candidates
+    gaps = np.diff(np.flatnonzero(q.mask.ravel()), prepend=-1)  # (a,) p_j - p_{j-1}
+    cluster_counts = np.bincount(q.index.astype(np.int64) + 1, minlength=q.codebook.size + 1)
+    best = None
+    for b in candidates:
+        fillers = (gaps - 1) >> b
+        n_fillers = int(fillers.sum())
+        field_counts = np.bincount(gaps - 1 - (fillers << b), minlength=1 << b)
+        field_counts[(1 << b) - 1] += n_fillers
+        symbol_counts = cluster_counts.copy()
+        symbol_counts[0] = n_fillers
+        size = payload_size(name, q.mask.shape, b, symbol_counts, field_counts, n_bias)
+        if best is None or size < best[0]:
+            best = (size, b)
+    return best[1]
 
 
 def _sparse_matmul(A, rows, cols, values, n_rows):
@@ -284,13 +320,16 @@ def _sparse_layer_forward(layer, stored, x):
         (N, in) for Linear, (N, C, H, W) for Conv2D.
     """
     kind = layer["kind"] if isinstance(layer, dict) else type(layer).__name__
+    if kind == "Linear":
+        # The run-time form (sparse/kernels.py: column indices, one-byte cluster indices, row
+        # pointers) is decoded from the gaps once, on first use, and kept with the layer.
+        kernel = getattr(stored, "_kernel", None)
+        if kernel is None:
+            kernel = stored._kernel = RowSparse.from_compressed_layer(stored)
+        return kernel.linear(x) + stored.bias
     keep = stored.symbols > 0  # fillers carry weight 0: skip them
     positions = stored.positions()[keep]
     values = stored.codebook[stored.symbols[keep] - 1]  # shared-weight lookup
-    if kind == "Linear":
-        n_out, n_in = stored.shape
-        rows, cols = np.divmod(positions, n_in)
-        return _sparse_matmul(x, rows, cols, values, n_out) + stored.bias
     # Conv2D: W[f, c, u, v] multiplies im2col column (u * kw + v) * C + c.
     f_out, c_in, kh, kw = stored.shape
     f, rest = np.divmod(positions, c_in * kh * kw)

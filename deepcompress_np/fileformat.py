@@ -178,6 +178,31 @@ def encode_layer(layer):
     return payload, sizes
 
 
+def payload_size(name, shape, b, symbol_counts, field_counts, n_bias):
+    """The length in bytes of a layer payload, from its symbol and field histograms alone.
+
+    What :func:`encode_layer` would write, without building the streams: the
+    Huffman code lengths come from the counts, and a stream of ``n`` code
+    words takes ``sum(count * length)`` bits. Used to choose an index width
+    (``"auto"``) without encoding the layer once per candidate width.
+
+    Parameters
+    ----------
+    symbol_counts : ndarray of int, shape (k + 1,)
+        How often each weight symbol occurs (symbol 0 = filler).
+    field_counts : ndarray of int, shape (2**b,)
+        How often each relative-index field occurs.
+    """
+    lengths = [HuffmanCode.from_counts(counts, max_length=MAX_HUFFMAN_LENGTH).lengths
+               for counts in (symbol_counts, field_counts)]
+    tables = sum(packed_size(_code_lengths_bytes(l)[0], LENGTH_BITS) for l in lengths)
+    streams = sum(packed_size(int(np.dot(c.astype(np.int64), l.astype(np.int64))), 1)
+                  for c, l in zip((symbol_counts, field_counts), lengths))
+    head = 1 + len(name.encode("ascii")) + 1 + 4 * len(shape) + struct.calcsize("<BIIIIIII")
+    k = len(symbol_counts) - 1
+    return head + tables + streams + 4 * k + 4 * n_bias
+
+
 def check_name(name):
     """The model's name as header bytes: None or 1 to 64 printable ASCII characters; raises ValueError."""
     if name is None:

@@ -91,3 +91,44 @@ def test_report_figures_come_from_the_file(pretrained, tmp_path):
     # a different file gives different figures: nothing is a constant
     _, _, other = _compressed(pretrained, "lenet300", {"ip1": 0.02, "ip2": 0.1, "ip3": 0.3}, 4)
     assert table1_row(other, len(other.to_bytes()), 0.01, 0.012)["ratio"] > row["ratio"]
+
+
+def _brute_force_layers(name, q, bias):
+    """Every candidate width built the long way: a dense symbol matrix, relative-indexed with the mask."""
+    from deepcompress_np.compressed import AUTO_INDEX_BITS
+    from deepcompress_np.fileformat import CompressedLayer
+    from deepcompress_np.sparse import relative_index
+
+    symbols = np.zeros(q.mask.shape, dtype=np.uint32)
+    symbols[q.mask] = q.index.astype(np.uint32) + 1
+    out = []
+    for b in AUTO_INDEX_BITS:
+        ri = relative_index(symbols, b, mask=q.mask)
+        out.append(CompressedLayer(name, q.mask.shape, b, q.codebook.astype(np.float32), bias,
+                                   ri.fields.astype(np.uint32), ri.values.astype(np.uint32)))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_stored_layer_from_the_mask_and_the_auto_width_match_the_long_way(seed):
+    """stored_layer builds no dense symbol matrix; payload_size and best_index_bits predict encode_layer exactly."""
+    from deepcompress_np.compressed import best_index_bits, stored_layer
+    from deepcompress_np.fileformat import encode_layer, payload_size
+    from deepcompress_np.quantize import quantize_layer
+
+    rng = np.random.default_rng(seed)
+    shape = [(40, 300), (7, 3, 5, 5), (1, 2000), (30, 30), (5, 700), (64, 64)][seed]
+    W = rng.normal(size=shape).astype(np.float32)
+    mask = rng.random(shape) < [0.03, 0.5, 0.001, 1.0, 0.2, 0.0005][seed]
+    mask.flat[rng.integers(mask.size)] = True  # at least one kept weight
+    q = quantize_layer(W, mask, bits=[5, 3, 2, 6, 4, 1][seed])
+    bias = rng.normal(size=shape[0]).astype(np.float32)
+    long_way = _brute_force_layers("fc", q, bias)
+    for layer in long_way:
+        payload = encode_layer(layer)[0]
+        assert encode_layer(stored_layer("fc", q, bias, layer.index_bits))[0] == payload
+        symbol_counts = np.bincount(layer.symbols, minlength=q.codebook.size + 1)
+        field_counts = np.bincount(layer.fields, minlength=2 ** layer.index_bits)
+        assert payload_size("fc", shape, layer.index_bits, symbol_counts, field_counts, bias.size) == len(payload)
+    sizes = [len(encode_layer(layer)[0]) for layer in long_way]
+    assert best_index_bits("fc", q, bias.size) == long_way[int(np.argmin(sizes))].index_bits
