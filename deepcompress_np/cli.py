@@ -365,13 +365,15 @@ def _compress_and_report(model, weights, args, out):
     from deepcompress_np.pipeline import compress
     from deepcompress_np.report import format_layer_table, format_table1, layer_table, table1_row
 
+    budget = getattr(args, "budget", None)
+    recipe = _recipe(model, args) if budget is None else _budget_base(model, args)  # with --budget: the schedule
     data = _data(model, args)
     search = None
-    if getattr(args, "budget", None) is None:
-        result = compress(model, _recipe(model, args), train=data["train"], val=data["val"], test=data["test"],
-                          seed=args.seed, verbose=True, progress_bar=True)
+    if budget is None:
+        result = compress(model, recipe, train=data["train"], val=data["val"], test=data["test"], seed=args.seed,
+                          verbose=True, progress_bar=True)
     else:
-        search = _search(model, _budget_base(model, args), args, data["train"], data["val"], data["test"])
+        search = _search(model, recipe, args, data["train"], data["val"], data["test"])
         result = search.result
     atomic_write(out, lambda f: f.write(result.data))
     file_bytes = Path(out).stat().st_size
