@@ -9,7 +9,8 @@
   index gaps that Huffman coding exploits (paper Figure 5);
 * :func:`plot_recipe_search` -- what the automatic recipe search tried:
   validation error against compression ratio, the budget line and the chosen
-  recipe (the accuracy/size trade-off of Han et al. 2015's Figure 6, for one net).
+  recipe (the accuracy/size trade-off of the paper's Figure 6 and of Han et al.
+  2015's Figure 5, for one net).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ answer it for the two LeNets by hand; :func:`search_recipe` answers it for
 any model, in five steps, every one of them measured on the **validation**
 split (the test split, if given, is only reported at the end).
 
-1. **Sensitivity, without retraining** (Han et al. 2015 §5, Figure 6: "we
-   used the sensitivity results to find each layer's threshold"). Each weight
+1. **Sensitivity, without retraining** (Han et al. 2015 §5, Figure 6: the
+   sensitivity curves set each layer's pruning threshold). Each weight
    layer alone is pruned by magnitude to a grid of fractions and the
    validation error measured (:func:`deepcompress_np.prune.sensitivity`).
    A layer's *threshold* ``t_l`` is the smallest kept fraction whose error
@@ -33,8 +33,8 @@ split (the test split, if given, is only reported at the end).
    On LeNet-300-100 this reproduces the shape of the hand recipe (ip1 keeps
    least, ip3 most).
 
-3. **Bits per layer from the measured error of weight sharing** (paper §3,
-   Figure 6 of Deep Compression: accuracy against bits per layer). For each
+3. **Bits per layer from the measured error of weight sharing** (paper §3;
+   its Figure 7 shows accuracy against the bits of conv and fc layers). For each
    candidate, after pruning, each layer alone is clustered with 2, 3, ... bits
    without retraining; it gets the fewest bits whose validation error
    increase stays within ``bit_tolerance`` (default a tenth of the budget).
