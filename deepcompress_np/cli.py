@@ -390,6 +390,13 @@ def cmd_reproduce(args):
 
 
 def cmd_bench(args):
+    if args.inference or args.scale:
+        from deepcompress_np.bench import run_selected
+
+        results = run_selected(inference=args.inference, scale=args.scale, quick=args.quick, verbose=not args.json)
+        if args.json:
+            _print_json(results)
+        return 0
     from deepcompress_np.bench import run_all
 
     results = run_all(quick=args.quick, torch=not args.no_torch, verbose=not args.json)
@@ -541,6 +548,10 @@ def build_parser():
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quick", action="store_true", help="fewer repeats and a partial epoch")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch comparison even if torch is installed")
+    p.add_argument("--inference", action="store_true",
+                   help="only the inference benchmark: the paper's fc layers (Table 8) dense, CSR, compressed, scipy")
+    p.add_argument("--scale", action="store_true",
+                   help="only the scale benchmark: compress, write, load and run a VGG-16-sized model")
 
     p = add("assignments", cmd_assignments, "write the student versions of the tutorial notebooks", data=False)
     p.add_argument("--out", required=True, help="folder for the student notebooks")

@@ -37,6 +37,7 @@ from deepcompress_np.fileformat import (
 from deepcompress_np.models import atomic_write
 from deepcompress_np.nn.conv import im2col, output_size
 from deepcompress_np.sparse import relative_index
+from deepcompress_np.sparse.kernels import RowSparse
 
 #: Layer kinds that hold weights (stored compressed); every other kind is rebuilt from its config.
 WEIGHT_KINDS = ("Linear", "Conv2D")
@@ -284,13 +285,16 @@ def _sparse_layer_forward(layer, stored, x):
         (N, in) for Linear, (N, C, H, W) for Conv2D.
     """
     kind = layer["kind"] if isinstance(layer, dict) else type(layer).__name__
+    if kind == "Linear":
+        # The run-time form (sparse/kernels.py: column indices, one-byte cluster indices, row
+        # pointers) is decoded from the gaps once, on first use, and kept with the layer.
+        kernel = getattr(stored, "_kernel", None)
+        if kernel is None:
+            kernel = stored._kernel = RowSparse.from_compressed_layer(stored)
+        return kernel.linear(x) + stored.bias
     keep = stored.symbols > 0  # fillers carry weight 0: skip them
     positions = stored.positions()[keep]
     values = stored.codebook[stored.symbols[keep] - 1]  # shared-weight lookup
-    if kind == "Linear":
-        n_out, n_in = stored.shape
-        rows, cols = np.divmod(positions, n_in)
-        return _sparse_matmul(x, rows, cols, values, n_out) + stored.bias
     # Conv2D: W[f, c, u, v] multiplies im2col column (u * kw + v) * C + c.
     f_out, c_in, kh, kw = stored.shape
     f, rest = np.divmod(positions, c_in * kh * kw)

@@ -176,3 +176,29 @@ def test_bad_input_gets_clear_errors():
         prune_model(model, quality={"ip1": 1.0}, keep_fraction={"ip1": 0.5})
     with pytest.raises(ValueError, match="shape"):
         apply_masks(model, {"ip1.W": np.ones((2, 2), dtype=bool)})
+
+
+def _prune_to_fraction_by_sorting(W, keep_fraction, mask=None):
+    """The definition: a stable sort on -|w| (pruned weights last), the first round(f * size) kept."""
+    mask = np.ones(W.shape, bool) if mask is None else mask
+    n_keep = min(int(round(keep_fraction * W.size)), int(mask.sum()))
+    order = np.argsort(-np.where(mask, np.abs(W), -1.0).ravel(), kind="stable")
+    new = np.zeros(W.size, dtype=bool)
+    new[order[:n_keep]] = True
+    return new.reshape(W.shape)
+
+
+@pytest.mark.parametrize("block", [1 << 22, 5])
+@pytest.mark.parametrize("seed", range(8))
+def test_prune_to_fraction_equals_the_stable_sort_definition_with_ties_and_masks(seed, block, monkeypatch):
+    import deepcompress_np.prune
+
+    monkeypatch.setattr(deepcompress_np.prune, "_BLOCK_WEIGHTS", block)  # one block, or a row or two per block
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 30)), int(rng.integers(1, 30))) if seed % 2 else (3, 2, 3, 3)
+    # few distinct magnitudes (and both signs of each), so ties at the threshold are the rule
+    W = (rng.integers(-4, 5, shape) * 0.5).astype(np.float32 if seed < 4 else np.float64)
+    mask = None if seed % 3 == 0 else rng.random(shape) < 0.7
+    for fraction in (0.0, 0.1, 0.33, 0.5, 0.77, 1.0):
+        expected = _prune_to_fraction_by_sorting(W, fraction, mask)
+        np.testing.assert_array_equal(prune_to_fraction(W, fraction, mask), expected)

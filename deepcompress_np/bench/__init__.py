@@ -1,7 +1,11 @@
 """Benchmarks: ``python -m deepcompress_np bench`` prints the figures.
 
 Each module here measures one thing and exposes ``run(...) -> dict`` of figures;
-nothing here is a test and nothing asserts on time.
+nothing here is a test and nothing asserts on time. ``bench`` runs training,
+Huffman coding and k-means; ``bench --inference`` runs ``inference.py`` (the
+paper's fc layers, dense against sparse against compressed, Table 8) and
+``bench --scale`` runs ``scale.py`` (a VGG-16-sized model through the whole
+pipeline and the file).
 """
 
 from __future__ import annotations
@@ -42,4 +46,23 @@ def run_all(quick=False, torch=True, verbose=True):
         results[name] = module.run(repeats=1 if quick else 3)
         if verbose:
             _print_dict(title, results[name])
+    return results
+
+
+def run_selected(inference=False, scale=False, quick=False, verbose=True):
+    """Run the inference (``bench --inference``) and/or scale (``bench --scale``) benchmark.
+
+    Prints the report if ``verbose``; returns ``{"inference": ..., "scale": ...}`` with the figures of those run.
+    """
+    results = {}
+    if inference:
+        module = importlib.import_module("deepcompress_np.bench.inference")
+        results["inference"] = module.run(quick=quick)
+        if verbose:
+            module.print_report(results["inference"])
+    if scale:
+        module = importlib.import_module("deepcompress_np.bench.scale")
+        results["scale"] = module.run(quick=quick)
+        if verbose:
+            module.print_report(results["scale"])
     return results

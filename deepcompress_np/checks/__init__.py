@@ -20,13 +20,14 @@ One module per tutorial:
 * ``ratio`` (05): ``check_layer_compression``
 * ``course`` (01, 02): ``check_choose_keep_fractions``, ``check_from_relative_index`` (the larger exercises)
 * ``own_model`` (06): ``check_sklearn_to_state_dict``
+* ``inference`` (07): ``check_weight_traffic``
 """
 
 import importlib
 
 from deepcompress_np.checks._core import CheckFailed, CheckResult
 
-_MODULES = ("nn", "pruning", "sparse", "quantization", "huffman", "ratio", "course", "own_model")
+_MODULES = ("nn", "pruning", "sparse", "quantization", "huffman", "ratio", "course", "own_model", "inference")
 __all__ = ["CheckFailed", "CheckResult"]
 for _module_name in _MODULES:
     _module = importlib.import_module(f"{__name__}.{_module_name}")

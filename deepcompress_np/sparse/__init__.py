@@ -17,6 +17,11 @@ survivors in two steps. Read the modules in this order:
    bits so the compression rate of each format can be compared, and
    :func:`default_index_bits` and :func:`best_index_bits` choose the field
    width.
+4. ``kernels.py``: **running a pruned layer** (paper §6.3, §8):
+   :class:`RowSparse`, a run-time form built once from CSR or from the
+   compressed form (one-byte cluster indices into the codebook), and
+   ``W @ x`` without the zeros; :func:`csr_matvec`, :func:`csc_matvec` and
+   the naive :func:`naive_csr_matvec` for comparison.
 
 ``_checks.py`` holds the input checks the three share. Every public name is
 re-exported here, so ``from deepcompress_np.sparse import relative_index``
@@ -34,6 +39,7 @@ from deepcompress_np.sparse.accounting import (
     relative_index_bits,
 )
 from deepcompress_np.sparse.csr import CSC, CSR, from_csc, from_csr, to_csc, to_csr
+from deepcompress_np.sparse.kernels import RowSparse, csc_matvec, csr_matvec, naive_csr_matvec
 from deepcompress_np.sparse.relative_indexing import (
     RelativeIndex,
     count_fillers,
@@ -47,4 +53,5 @@ __all__ = [
     "RelativeIndex", "relative_index", "positions_from_fields", "from_relative_index", "count_fillers",
     "dense_bits", "csr_bits", "csc_bits", "relative_index_bits",
     "DEFAULT_INDEX_BITS", "default_index_bits", "best_index_bits", "MAX_INDEX_BITS",
+    "RowSparse", "csr_matvec", "csc_matvec", "naive_csr_matvec",
 ]

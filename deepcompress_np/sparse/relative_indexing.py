@@ -167,28 +167,27 @@ def relative_index(dense, b, mask=None):
     dense = _check_weights(dense)
     if dense.ndim < 1:
         raise ValueError("relative_index needs an array with at least one dimension, got a scalar")
-    mask = dense != 0 if mask is None else _check_mask(mask, dense.shape)
+    if mask is None:  # a bool layer is its own mask: no copy
+        mask = dense if dense.dtype == np.bool_ else dense != 0
+    else:
+        mask = _check_mask(mask, dense.shape)
     flat = dense.ravel(order="C")  # (N,)
     kept = np.flatnonzero(mask.ravel(order="C"))  # (a,) sorted positions p_j
     span = 1 << b  # largest gap one field can cover
 
     gaps = np.diff(kept, prepend=-1)  # (a,) p_j - p_{j-1}, with p_{-1} = -1
     n_fill = _fillers_per_gap(gaps, b)  # (a,) fillers in front of each kept entry
-    per_kept = n_fill + 1  # (a,) entries each kept weight brings: its fillers, then itself
-    m = int(per_kept.sum())
-
-    # Entry e belongs to kept weight owner[e] and is number rank[e] in that group.
-    owner = np.repeat(np.arange(kept.size), per_kept)  # (m,)
-    group_start = np.cumsum(per_kept) - per_kept  # (a,)
-    rank = np.arange(m) - np.repeat(group_start, per_kept)  # (m,)
-    is_filler = rank < n_fill[owner]  # (m,) fillers come first in each group
-
-    previous = (kept - gaps)[owner]  # (m,) p_{j-1} of the owning kept weight
-    positions = np.where(is_filler, previous + span * (rank + 1), kept[owner])  # (m,)
-    fields = (np.diff(positions, prepend=-1) - 1).astype(np.uint32)  # (m,) each <= 2**b - 1
-
+    # Kept weight j comes after its n_fill[j] fillers: its entry number is the running
+    # count of entries so far. Every other entry is a filler, whose field is 2**b - 1
+    # (a whole span skipped); a kept entry's field is what its fillers left of its gap.
+    slot = np.cumsum(n_fill + 1) - 1  # (a,) entry number of each kept weight
+    m = int(slot[-1]) + 1 if slot.size else 0
+    fields = np.full(m, span - 1, dtype=np.uint32)  # (m,)
+    fields[slot] = gaps - 1 - span * n_fill  # (a,) each in 0 .. 2**b - 1
+    is_filler = np.ones(m, dtype=bool)
+    is_filler[slot] = False
     values = np.zeros(m, dtype=dense.dtype)
-    values[~is_filler] = flat[kept]
+    values[slot] = flat[kept]
     return RelativeIndex(fields, values, is_filler, dense.shape, b)
 
 
