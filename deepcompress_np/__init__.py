@@ -9,6 +9,7 @@ The main API, at the top level::
     result = dc.compress(model, recipe, train=(X, y), val=(X_val, y_val), test=(X_test, y_test))
     result.compressed.save("my_model.dcnp")
     dc.CompressedModel.load("my_model.dcnp").predict(X_test)
+    recipe = dc.auto_recipe(model, (X, y), (X_val, y_val), budget=0.003)   # the smallest file within 0.3 points
 
 Everything else lives in the submodules named after the paper's stages
 (``prune``, ``quantize``, ``huffman``, ``sparse``, ``fileformat``).
@@ -19,11 +20,11 @@ from deepcompress_np.data import load_mnist
 from deepcompress_np.models import load_model, load_pretrained, save_model
 from deepcompress_np.nn import Conv2D, Dropout, Flatten, Linear, MaxPool2D, ReLU, Sequential
 from deepcompress_np.pipeline import CompressionResult, compress
-from deepcompress_np.recipes import CompressionRecipe
+from deepcompress_np.recipes import CompressionRecipe, auto_recipe
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "compress", "CompressionRecipe", "CompressionResult", "CompressedModel", "save_model", "load_model",
+    "compress", "auto_recipe", "CompressionRecipe", "CompressionResult", "CompressedModel", "save_model", "load_model",
     "load_pretrained", "load_mnist", "Sequential", "Linear", "Conv2D", "MaxPool2D", "ReLU", "Dropout", "Flatten",
 ]

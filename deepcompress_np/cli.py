@@ -185,6 +185,58 @@ def _load_weights(args):
     return model, weights
 
 
+def _budget_base(model, args):
+    """With --budget: the recipe whose retraining schedule the search keeps (it chooses kept fractions and bits).
+
+    ``--recipe R.json`` or the bundled recipe of a LeNet, else the defaults of
+    :class:`CompressionRecipe`; then the --prune-epochs style overrides.
+    """
+    from deepcompress_np.recipes import COMPRESSION, CompressionRecipe
+
+    if getattr(args, "keep", None) is not None or getattr(args, "bits", None) is not None:
+        raise CommandError("--budget chooses the kept fractions and bits itself: drop --keep/--bits (a --recipe "
+                           "file still sets the retraining schedule)")
+    if getattr(args, "recipe", None) is not None or model.arch in COMPRESSION:
+        return _recipe(model, args)
+    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs", "prune_lr", "quant_lr")
+               if getattr(args, name, None) is not None}
+    return dataclasses.replace(CompressionRecipe(), **changes)
+
+
+def _search(model, base, args, train=None, val=None, test=None):
+    """``--budget PP``: the automatic recipe search (recipe_search.py), its candidates printed as it goes.
+
+    ``base`` supplies the final run's retraining schedule (with any --prune-epochs style overrides).
+    Returns the RecipeSearch; its ``result`` is the final, verified compression.
+    """
+    from deepcompress_np.recipe_search import search_recipe
+
+    if not 0 < args.budget < 100:
+        raise CommandError(f"--budget is in percentage points of validation error, above 0 and below 100 "
+                           f"(e.g. --budget 0.5), got {args.budget:g}")
+    options = {"search_epochs": args.search_epochs, "search_examples": args.search_examples,
+               "steps": args.search_steps, "calibration_rounds": args.calibration_rounds}
+    print(f"searching for the smallest file within {args.budget:g} points of the reference's validation error")
+    search = search_recipe(model, train, val, args.budget / 100, test=test, base=base, seed=args.seed,
+                           data_dir=args.data_dir, verbose=True, progress_bar=True,
+                           **{k: v for k, v in options.items() if v is not None})
+    chosen = search.candidates[search.chosen]
+    print(f"chosen after {search.seconds:.0f} s: kept {chosen['keep_fraction']}, bits {chosen['bits']}, "
+          f"{chosen['file_bytes']:,} B ({chosen['ratio']:.1f}x), val error {100 * chosen['val_error']:.2f}% "
+          f"(limit {100 * search.val_limit:.2f}%)")
+    return search
+
+
+def _search_figure(report, args):
+    """Save the search's figure (--figure, or next to --report) when --budget was used; returns its path or None."""
+    from deepcompress_np.figures import save_recipe_search_figure
+
+    if "search" not in report:
+        return None
+    path = args.figure or (Path(args.report).with_suffix(".png") if args.report else None)
+    return None if path is None else save_recipe_search_figure(report["search"], path)
+
+
 # ----------------------------------------------------------------------------
 # Commands
 # ----------------------------------------------------------------------------
@@ -313,10 +365,16 @@ def _compress_and_report(model, weights, args, out):
     from deepcompress_np.pipeline import compress
     from deepcompress_np.report import format_layer_table, format_table1, layer_table, table1_row
 
-    recipe = _recipe(model, args)
+    budget = getattr(args, "budget", None)
+    recipe = _recipe(model, args) if budget is None else _budget_base(model, args)  # with --budget: the schedule
     data = _data(model, args)
-    result = compress(model, recipe, train=data["train"], val=data["val"], test=data["test"], seed=args.seed,
-                      verbose=True, progress_bar=True)
+    search = None
+    if budget is None:
+        result = compress(model, recipe, train=data["train"], val=data["val"], test=data["test"], seed=args.seed,
+                          verbose=True, progress_bar=True)
+    else:
+        search = _search(model, recipe, args, data["train"], data["val"], data["test"])
+        result = search.result
     atomic_write(out, lambda f: f.write(result.data))
     file_bytes = Path(out).stat().st_size
     stored = CompressedModel.load(out)  # every figure below comes from the file on disk
@@ -325,19 +383,29 @@ def _compress_and_report(model, weights, args, out):
     row["arch"] = row["arch"] or Path(weights).stem
     print(f"\nTable 2/3 ({row['arch']}), measured on {out}:\n{format_layer_table(rows)}\n")
     print(f"Table 1:\n{format_table1(row)}\n")
-    return {**row, "layers": rows, "stages": result.stages, "recipe": result.recipe.to_dict(), "file": str(out),
-            "weights": str(weights), "data": data["source"]}
+    report = {**row, "layers": rows, "stages": result.stages, "recipe": result.recipe.to_dict(), "file": str(out),
+              "weights": str(weights), "data": data["source"]}
+    if search is not None:
+        report["search"] = search.to_dict()
+    return report
 
 
 def cmd_compress(args):
     out = _check_out(args.out, args.force)
     if args.report:
         _check_out(args.report, args.force)
+    if args.figure and args.budget is None:
+        raise CommandError("--figure draws the recipe search: it needs --budget")
+    if args.budget is not None and (args.figure or args.report):
+        _check_out(args.figure or Path(args.report).with_suffix(".png"), args.force)
     model, weights = _load_weights(args)
     report = _compress_and_report(model, weights, args, out)
     if args.report:
         Path(args.report).write_text(json.dumps(report, indent=2, sort_keys=True, default=_json_default))
         print(f"report written to {args.report}")
+    figure = _search_figure(report, args)
+    if figure is not None:
+        print(f"figure of the search written to {figure}")
     return 0
 
 
@@ -530,7 +598,21 @@ def build_parser():
     p.add_argument("--report", default=None, help="also write the report as JSON here")
     p.add_argument("--seed", type=int, default=0)
     add_epochs(p)
-    add_force(p, "--out and --report")
+    p.add_argument("--budget", type=float, default=None, metavar="PP",
+                   help="choose the recipe automatically: the smallest file whose validation error is at most PP "
+                        "percentage points above the reference's (e.g. 0.5); --prune-epochs/--quant-epochs then "
+                        "set the final run's schedule")
+    p.add_argument("--figure", default=None, help="with --budget: where to draw the candidates (PNG; default: "
+                                                  "the --report path with .png)")
+    p.add_argument("--search-epochs", type=int, default=None, help="with --budget: retraining epochs per pruning "
+                                                                   "round of each candidate (default 1)")
+    p.add_argument("--search-examples", type=int, default=None, help="with --budget: retrain the candidates on a "
+                                                                     "random subset of this many training examples")
+    p.add_argument("--search-steps", type=int, default=None, help="with --budget: bisection steps (default 4)")
+    p.add_argument("--calibration-rounds", type=int, default=None,
+                   help="with --budget: extra full runs on candidates whose estimate, corrected by the last full "
+                        "run's gap, is within the budget (default 2)")
+    add_force(p, "--out, --report and --figure")
 
     p = add("demo", cmd_demo, "the main job: compress the bundled LeNet-300-100 and write the file and figures")
     p.add_argument("--out-dir", default="deepcompress_demo", help="output folder (default: ./deepcompress_demo)")

@@ -319,9 +319,9 @@ def follow_one_weight(reference, pruned, compressed, data, layer="ip1", entry=No
     weight_code = HuffmanCode.from_counts(np.bincount(stored.symbols, minlength=k + 1), max_length=MAX_HUFFMAN_LENGTH)
     gap_code = HuffmanCode.from_counts(np.bincount(stored.fields, minlength=2 ** b), max_length=MAX_HUFFMAN_LENGTH)
     # Where the layer's two streams start in the file (fileformat.py lists the parts in order).
-    offset = 12 + len(compressed.arch)  # the file header
-    for earlier in compressed.layers[:i]:
-        offset += sum(v for key, v in earlier.sizes.items() if not key.endswith("bits"))
+    section_bytes = [sum(v for key, v in l.sizes.items() if not key.endswith("bits")) for l in compressed.layers]
+    offset = len(data) - sum(section_bytes)  # the file header: whatever precedes the layer sections (v1 or v2)
+    offset += sum(section_bytes[:i])
     weight_start = 8 * (offset + 4 + stored.sizes["layer header"] + stored.sizes["code tables"])
     index_start = weight_start + 8 * stored.sizes["weight stream"]
     weight_bit = weight_start + int(weight_code.lengths[stored.symbols[:entry]].sum())

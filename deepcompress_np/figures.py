@@ -6,7 +6,10 @@
   pruning and quantization: a few spikes at the shared centroids, none near 0
   (compare the paper's Figure 4);
 * :func:`plot_symbol_distributions` -- the distributions of weight symbols and
-  index gaps that Huffman coding exploits (paper Figure 5).
+  index gaps that Huffman coding exploits (paper Figure 5);
+* :func:`plot_recipe_search` -- what the automatic recipe search tried:
+  validation error against compression ratio, the budget line and the chosen
+  recipe (the accuracy/size trade-off of Han et al. 2015's Figure 6, for one net).
 """
 
 from __future__ import annotations
@@ -83,6 +86,69 @@ def plot_symbol_distributions(compressed, layer_name, axes=None):
     axes[1].set_xlabel(f"gap field (zeros skipped, {layer.index_bits} bits)")
     axes[1].set_title(f"{layer_name}: relative index gaps")
     return axes
+
+
+def plot_recipe_search(search, ax=None):
+    """Validation error against compression ratio of every candidate of a recipe search.
+
+    Parameters
+    ----------
+    search : RecipeSearch or dict
+        From :func:`deepcompress_np.recipe_search.search_recipe`, or its
+        ``to_dict()`` (as stored in the CLI's report JSON).
+    ax : matplotlib Axes, optional
+
+    Circles are the candidates' estimates (short retraining), squares the
+    final runs (full retraining, read from the file), filled when within the
+    budget; the star is the chosen recipe; the dashed line is the budget
+    (reference validation error + budget), the dotted one the reference.
+    Returns the Axes.
+    """
+    plt = _pyplot()
+    record = search.to_dict() if hasattr(search, "to_dict") else search
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 4))
+    dense = record["dense_bytes"]
+    for kind, marker, label in (("search", "o", "candidate (short retraining, estimated)"),
+                                ("final", "s", "final run (full retraining, from the file)")):
+        for within in (True, False):
+            points = [c for c in record["candidates"] if c["kind"] == kind and c["within_budget"] == within]
+            if not points:
+                continue
+            ax.scatter([dense / c["file_bytes"] for c in points], [100 * c["val_error"] for c in points],
+                       marker=marker, s=36, color="C0" if kind == "search" else "C1",
+                       facecolors=None if within else "none",
+                       label=f"{label}{'' if within else ', over budget'}")
+    if record.get("chosen") is not None:
+        c = record["candidates"][record["chosen"]]
+        ax.scatter([dense / c["file_bytes"]], [100 * c["val_error"]], marker="*", s=220, color="C3", zorder=3,
+                   label=f"chosen: {dense / c['file_bytes']:.1f}x, val error {100 * c['val_error']:.2f}%")
+    ax.axhline(100 * record["val_limit"], color="C3", linestyle="--", linewidth=1,
+               label=f"budget: reference + {100 * record['budget']:.2g} points")
+    ax.axhline(100 * record["reference_val_error"], color="gray", linestyle=":", linewidth=1,
+               label="reference (uncompressed)")
+    ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}x"))
+    ax.set_xlabel("compression ratio (dense float32 bytes / file bytes)")
+    ax.set_ylabel("validation error (%)")
+    ax.set_title("Automatic recipe search: the smallest file within the budget")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    return ax
+
+
+def save_recipe_search_figure(search, path):
+    """Write :func:`plot_recipe_search` to ``path`` (PNG); returns the path."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    plot_recipe_search(search, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return Path(path)
 
 
 def save_demo_figures(compressed_path, folder):

@@ -278,6 +278,40 @@ COMPRESSION = {
 }
 
 
+def auto_recipe(model, train=None, val=None, budget=0.003, *, seed=0, return_search=False, **options):
+    """The recipe of the smallest file whose validation error stays within ``budget`` of the reference's.
+
+    A thin wrapper around :func:`deepcompress_np.recipe_search.search_recipe`,
+    which explains the method (sensitivity thresholds, one knob weighted by
+    the layers' bytes, bits from the error of weight sharing, a search with
+    short retraining, a verified final run). The import is inside the
+    function because ``recipe_search`` imports ``pipeline``, which imports
+    this module: a module-level import would be a circle.
+
+    Parameters
+    ----------
+    model : Sequential
+    train, val : tuple (X, y), optional
+        As for ``compress`` (MNIST by default for a 28x28 model).
+    budget : float
+        Allowed validation-error increase, a fraction in (0, 1): 0.003 = 0.3 percentage points.
+    seed : int
+    return_search : bool
+        Return the whole :class:`~deepcompress_np.recipe_search.RecipeSearch`
+        (candidates, chosen one, the final run's result) instead of the recipe alone.
+    **options
+        Passed to ``search_recipe`` (``test=``, ``base=``, ``search_epochs=``, ``steps=``, ...).
+
+    Returns
+    -------
+    CompressionRecipe, or RecipeSearch if ``return_search``
+    """
+    from deepcompress_np.recipe_search import search_recipe  # not at module level: see the docstring
+
+    search = search_recipe(model, train, val, budget, seed=seed, **options)
+    return search if return_search else search.recipe
+
+
 def bundled_recipe(model):
     """The bundled compression recipe of ``model`` (a LeNet), or a ValueError saying how to write one."""
     if model.arch in COMPRESSION:
