@@ -125,3 +125,73 @@ def test_the_environment_variable_of_old_is_gone():
     import inspect
 
     assert "DEEPCOMPRESS_CHECKS_RAISE" not in inspect.getsource(core)
+
+
+def _halve_or_refuse(x):
+    x = np.asarray(x, dtype=float)
+    if x.size and x.min() < 0:
+        raise ValueError("negative input")
+    return x / 2
+
+
+def _compare_halves(got, expected, case):
+    from deepcompress_np.checks._core import Raised
+
+    if isinstance(expected, Raised) or isinstance(got, Raised):
+        return None if isinstance(got, Raised) and isinstance(expected, Raised) else f"expected {expected!r}"
+    return compare_arrays()(got, expected, case)
+
+
+HALVING = [Case("positive", (np.array([2.0, 4.0]),)), Case("negative: ValueError", (np.array([-1.0]),))]
+
+
+def test_an_expected_error_is_an_answer_only_where_the_reference_raises_it():
+    def run(fn):
+        return run_check("halve", fn, _halve_or_refuse, HALVING, _compare_halves, raises=(ValueError,))
+
+    def own(x):
+        if np.any(np.asarray(x) < 0):
+            raise ValueError("no negatives")
+        return np.asarray(x) * 0.5
+
+    assert run(own)
+    never_raises = run(lambda x: np.asarray(x) * 0.5)
+    assert not never_raises and never_raises.n_passed == 1
+    assert "expected: raises ValueError('negative input')" in never_raises.report, never_raises.report
+    always_raises = run(lambda x: own(-np.abs(x)))
+    assert not always_raises and always_raises.n_passed == 1
+    other_error = run(lambda x: own(x) if np.all(np.asarray(x) >= 0) else [][0])
+    assert not other_error and "raised IndexError" in other_error.report
+    assert "library's own" in run(_halve_or_refuse).report  # the reference itself is still refused
+    # without raises=, a ValueError of the student's function is a crash, reported with its line
+    crash = run_check("halve", lambda x: own(x - 10), _halve_or_refuse, HALVING[:1], compare_arrays())
+    assert not crash and "raised ValueError: no negatives" in crash.report and "at line" in crash.report
+
+
+class _Model:
+    def __init__(self):
+        self.weights = [np.arange(3.0), np.ones(2)]
+        self.scale = 2.0
+
+
+def _total(model):
+    return float(sum(w.sum() for w in model.weights) * model.scale)
+
+
+@pytest.mark.parametrize("change", [
+    lambda m: m.weights.reverse(),            # a list inside an object, reordered
+    lambda m: m.weights[0].__imul__(2),       # an array inside an object, written into
+    lambda m: setattr(m, "scale", 3.0),       # an attribute replaced by another number
+    lambda m: m.weights.append(np.zeros(1)),  # a list grown
+])
+def test_a_change_inside_an_object_or_a_container_is_named(change):
+    def answer(model):
+        total = float(sum(w.sum() for w in model.weights) * model.scale)
+        change(model)
+        return total
+
+    case = [Case("a model", (_Model(),))]
+    result = run_check("total", answer, _total, case, compare_arrays())
+    assert not result and "changed its input `model` in place" in result.report, result.report
+    assert run_check("total", lambda model: float(sum(w.sum() for w in model.weights) * model.scale), _total,
+                     case, compare_arrays())

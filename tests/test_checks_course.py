@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 from deepcompress_np import sparse
-from deepcompress_np.checks import check_choose_keep_fractions, check_from_relative_index
+from deepcompress_np.checks import CheckFailed, check_choose_keep_fractions, check_from_relative_index
+from deepcompress_np.checks._core import CheckResult
+
+NOTEBOOK_SEEDS = {"choose_keep_fractions": 40119, "from_relative_index": 50224}  # tutorials 01 and 02
 
 
 # --- choose_keep_fractions (tutorial 01) ------------------------------------------
@@ -56,7 +59,7 @@ def assumes_sorted(curves, fractions_pruned, budget):
 
 
 def test_the_solution_passes():
-    result = check_choose_keep_fractions(choose_keep_fractions)
+    result = check_choose_keep_fractions.evaluate(choose_keep_fractions)
     assert result and result.n_cases >= 5, result.report
 
 
@@ -72,14 +75,14 @@ def stub(*args):
     (assumes_sorted, "do not assume fractions_pruned is sorted"),
 ])
 def test_choose_keep_fractions_mutants_are_rejected_with_a_hint(mutant, hint):
-    result = check_choose_keep_fractions(mutant)
+    result = check_choose_keep_fractions.evaluate(mutant)
     assert not result
     assert hint in result.report, result.report
 
 
 def test_a_stub_and_a_non_dict_are_rejected():
-    assert "not implemented yet" in check_choose_keep_fractions(stub).report
-    result = check_choose_keep_fractions(lambda c, f, b: list(choose_keep_fractions(c, f, b).values()))
+    assert "not implemented yet" in check_choose_keep_fractions.evaluate(stub).report
+    result = check_choose_keep_fractions.evaluate(lambda c, f, b: list(choose_keep_fractions(c, f, b).values()))
     assert not result and "expected a dict" in result.report
 
 
@@ -167,7 +170,7 @@ def no_bounds_guard(fields, values, shape):
 
 
 def test_the_decoder_solution_passes_and_agrees_with_the_library():
-    result = check_from_relative_index(from_relative_index)
+    result = check_from_relative_index.evaluate(from_relative_index)
     assert result and result.n_cases >= 6, result.report
     flat = np.zeros(50, dtype=np.float32)
     flat[[0, 9, 30, 49]] = [1, 2, 3, 4]
@@ -185,22 +188,148 @@ def test_the_decoder_solution_passes_and_agrees_with_the_library():
     (no_bounds_guard, "should raise ValueError"),
 ])
 def test_from_relative_index_mutants_are_rejected_with_a_hint(mutant, hint):
-    result = check_from_relative_index(mutant)
+    result = check_from_relative_index.evaluate(mutant)
     assert not result
     assert hint in result.report, result.report
 
 
 def test_the_decoder_check_reports_a_stub_as_not_implemented():
-    assert "not implemented yet" in check_from_relative_index(stub).report
+    assert "not implemented yet" in check_from_relative_index.evaluate(stub).report
 
 
-def test_the_library_version_passes_and_rejects_bad_input():
+def test_the_librarys_keep_fractions_for_budget_is_refused_and_still_rejects_bad_input():
     from deepcompress_np.prune import keep_fractions_for_budget
 
-    assert check_choose_keep_fractions(keep_fractions_for_budget)
+    result = check_choose_keep_fractions.evaluate(keep_fractions_for_budget)
+    assert not result and "library's own implementation" in result.report, result.report
+    result = check_choose_keep_fractions.evaluate(lambda c, f, b: keep_fractions_for_budget(c, f, b))
+    assert not result and "calls the library's own" in result.report, result.report
+    assert "prune.keep_fractions_for_budget" in result.report
     with pytest.raises(ValueError, match="in \\[0, 1\\)"):
         keep_fractions_for_budget({"a": [0.1]}, [1.0], 0.1)
     with pytest.raises(ValueError, match="2 errors for 3 fractions"):
         keep_fractions_for_budget({"a": [0.1, 0.2]}, [0.0, 0.5, 0.9], 0.1)
     with pytest.raises(TypeError, match="budget must be a number"):
         keep_fractions_for_budget({"a": [0.1]}, [0.0], "1%")
+
+
+def test_choose_keep_fractions_hidden_cases_pass_the_solution_and_catch_every_mistake():
+    for seed in (0, 1, 2, NOTEBOOK_SEEDS["choose_keep_fractions"]):
+        result = check_choose_keep_fractions.evaluate(choose_keep_fractions, seed=seed)
+        assert result and "hidden cases pass" in result.report, result.report
+        for mutant in (returns_pruned, strict_less, zero_when_nothing_fits, stops_at_first_violation,
+                       assumes_sorted):
+            assert not check_choose_keep_fractions.evaluate(mutant, seed=seed), (mutant.__name__, seed)
+
+
+def test_choose_keep_fractions_that_changes_its_input_is_named():
+    def sorts_in_place(curves, fractions_pruned, budget):
+        """Right, but it sorts the curves in the caller's dict (and the fractions in the caller's list)."""
+        order = np.argsort(fractions_pruned)
+        for name in curves:
+            curves[name] = list(np.asarray(curves[name])[order])
+        fractions_pruned[:] = list(np.asarray(fractions_pruned)[order])
+        return choose_keep_fractions(curves, fractions_pruned, budget)
+
+    result = check_choose_keep_fractions.evaluate(sorts_in_place)
+    assert not result and "changed its input `curves`, `fractions_pruned` in place" in result.report, result.report
+
+
+def test_the_checks_print_and_return_none_or_raise(capsys):
+    assert check_choose_keep_fractions(choose_keep_fractions) is None
+    assert check_from_relative_index(from_relative_index) is None
+    assert capsys.readouterr().out.count("\u2714") == 2
+    with pytest.raises(CheckFailed, match="check_choose_keep_fractions"):
+        check_choose_keep_fractions(strict_less)
+    with pytest.raises(CheckFailed, match="check_from_relative_index"):
+        check_from_relative_index(forgets_plus_one, seed=3)
+    assert "use <=, not <" in capsys.readouterr().out
+
+
+def test_the_decoder_checks_own_reference_is_refused_but_the_same_code_written_out_passes():
+    """The reference is run as it is (no wrapper), so only the reference itself is judged to be the library's."""
+    from deepcompress_np.checks.course import _decode_reference
+
+    result = check_from_relative_index.evaluate(_decode_reference)
+    assert not result and "library's own implementation" in result.report, result.report
+    assert isinstance(check_from_relative_index.evaluate(from_relative_index), CheckResult)
+    assert check_from_relative_index.evaluate(from_relative_index)
+
+
+@pytest.mark.parametrize("answer, message", [
+    (sparse.from_relative_index, "is the library's own implementation (deepcompress_np.sparse.relative_indexing"),
+    (lambda fields, values, shape: sparse.from_relative_index(fields, values, shape, 32), "calls the library's own"),
+    (lambda fields, values, shape: sparse.RelativeIndex(np.asarray(fields), np.asarray(values), None, shape,
+                                                        32).to_dense(), "calls the library's own"),
+])
+def test_the_librarys_decoder_imported_wrapped_or_called_is_refused(answer, message):
+    result = check_from_relative_index.evaluate(answer)
+    assert not result and message in result.report, result.report
+    assert result.n_passed == 0
+    flat = np.array([0.0, 1.5, 0.0, 0.0, -2.0], dtype=np.float32)  # the library works again afterwards
+    ri = sparse.relative_index(flat, b=2)
+    assert np.array_equal(sparse.from_relative_index(ri.fields, ri.values, flat.shape, 2), flat)
+
+
+def test_a_decoder_built_on_the_librarys_positions_from_fields_is_refused():
+    def uses_positions(fields, values, shape):
+        values = np.asarray(values)
+        if len(fields) != len(values):
+            raise ValueError("lengths")
+        positions = sparse.positions_from_fields(fields)
+        dense = np.zeros(int(np.prod(shape)), dtype=values.dtype)
+        if positions.size and positions[-1] >= dense.size:
+            raise ValueError("too long")
+        dense[positions] = values
+        return dense.reshape(shape)
+
+    result = check_from_relative_index.evaluate(uses_positions)
+    assert not result and "calls the library's own" in result.report, result.report
+    assert "positions_from_fields" in result.report
+
+
+def test_a_decoder_that_changes_its_fields_in_place_is_named():
+    def adds_one_in_place(fields, values, shape):
+        fields = np.asarray(fields)  # no copy: += below writes into the caller's array
+        values = np.asarray(values)
+        if fields.size != values.size:
+            raise ValueError("lengths")
+        fields += 1
+        positions = np.cumsum(fields.astype(np.int64)) - 1
+        size = int(np.prod(shape))
+        if positions.size and positions[-1] >= size:
+            raise ValueError("too long")
+        dense = np.zeros(size, dtype=values.dtype)
+        dense[positions] = values
+        return dense.reshape(shape)
+
+    result = check_from_relative_index.evaluate(adds_one_in_place)
+    assert not result and "changed its input `fields` in place" in result.report, result.report
+
+
+def test_a_decoder_that_raises_valueerror_on_a_valid_stream_fails():
+    def refuses_everything(fields, values, shape):
+        raise ValueError("no")
+
+    result = check_from_relative_index.evaluate(refuses_everything)
+    assert not result and "raised ValueError(no) on a valid stream" in result.report, result.report
+    assert result.n_passed == 2  # only the two invalid streams
+
+
+def test_from_relative_index_hidden_cases_pass_the_solution_and_catch_every_mistake():
+    for seed in (0, 1, 2, NOTEBOOK_SEEDS["from_relative_index"]):
+        result = check_from_relative_index.evaluate(from_relative_index, seed=seed)
+        assert result and "hidden cases pass" in result.report, result.report
+        for mutant in (forgets_plus_one, forgets_minus_one, overflows_uint8, always_float64, forgets_reshape,
+                       no_length_guard, no_bounds_guard):
+            assert not check_from_relative_index.evaluate(mutant, seed=seed), (mutant.__name__, seed)
+
+
+def test_the_same_seed_draws_the_same_hidden_cases():
+    from deepcompress_np.checks.course import _choose_random_cases, _decode_random_cases
+
+    for draw in (_choose_random_cases, _decode_random_cases):
+        a, b = draw(np.random.default_rng(7), 8), draw(np.random.default_rng(7), 8)
+        assert [c.description for c in a] == [c.description for c in b]
+        assert all(np.array_equal(x.args[0 if draw is _decode_random_cases else 1],
+                                  y.args[0 if draw is _decode_random_cases else 1]) for x, y in zip(a, b))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from deepcompress_np.checks import check_sklearn_to_state_dict
+from deepcompress_np.checks import CheckFailed, check_sklearn_to_state_dict
 from deepcompress_np.checks._core import CheckResult
 from deepcompress_np.checks.own_model import FittedMLP, _reference_sklearn_to_state_dict
 from deepcompress_np.nn import Linear, ReLU, Sequential
@@ -67,7 +67,7 @@ def first_layer_only(clf, layer_names):
 
 @pytest.mark.parametrize("solution", [sklearn_to_state_dict, as_lists])
 def test_the_solution_passes(solution):
-    result = check_sklearn_to_state_dict(solution)
+    result = check_sklearn_to_state_dict.evaluate(solution)
     assert isinstance(result, CheckResult)
     assert result and result.n_cases == 3, result.report
 
@@ -93,14 +93,14 @@ def test_the_reference_loads_into_a_sequential_with_sklearns_forward_pass():
     (reversed_layers, "layer_names[i] goes with coefs_[i]"),
 ])
 def test_mistakes_are_rejected_with_a_hint(mutant, hint):
-    result = check_sklearn_to_state_dict(mutant)
+    result = check_sklearn_to_state_dict.evaluate(mutant)
     assert not result
     assert "\u2718" in result.report and "expected:" in result.report
     assert hint in result.report, result.report
 
 
 def test_a_missing_layer_names_the_keys():
-    result = check_sklearn_to_state_dict(first_layer_only)
+    result = check_sklearn_to_state_dict.evaluate(first_layer_only)
     assert not result and "the keys are ['fc1.W', 'fc1.b'], expected" in result.report, result.report
 
 
@@ -111,24 +111,68 @@ def test_a_stub_is_reported_as_not_implemented():
     def stub(clf, layer_names):
         raise NotImplementedError
 
-    result = check_sklearn_to_state_dict(stub)
+    result = check_sklearn_to_state_dict.evaluate(stub)
     assert not result and "not implemented yet" in result.report
 
 
 @pytest.mark.parametrize("bad, message", [
     (lambda clf, names: None, "forget the `return`"),
     (lambda clf, names: [clf.coefs_[0].T], "expected a dict"),
-    (lambda clf, names: {k: "text" for k in _reference_sklearn_to_state_dict(clf, names)}, "not an array of numbers"),
+    (lambda clf, names: {k: "text" for k in sklearn_to_state_dict(clf, names)}, "not an array of numbers"),
     (lambda clf, names: clf.coefs_[5], "raised IndexError"),
 ])
 def test_crashes_and_wrong_types_give_a_failed_result_never_an_exception(bad, message):
-    result = check_sklearn_to_state_dict(bad)
+    result = check_sklearn_to_state_dict.evaluate(bad)
     assert isinstance(result, CheckResult) and not result
     assert message in result.report, result.report
 
 
-def test_failed_check_raises_when_asked(monkeypatch):
-    monkeypatch.setenv("DEEPCOMPRESS_CHECKS_RAISE", "1")
-    with pytest.raises(AssertionError, match="check_sklearn_to_state_dict"):
+def test_a_failed_check_raises_and_a_passed_one_returns_none(capsys):
+    with pytest.raises(CheckFailed, match="check_sklearn_to_state_dict"):
         check_sklearn_to_state_dict(not_transposed)
-    assert check_sklearn_to_state_dict(sklearn_to_state_dict)
+    assert "transpose it" in capsys.readouterr().out
+    assert check_sklearn_to_state_dict(sklearn_to_state_dict) is None
+    assert capsys.readouterr().out == "\u2714 check_sklearn_to_state_dict: all 3 cases pass\n"
+
+
+NOTEBOOK_SEED = 90661  # tutorial 06's hidden-test cell
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, NOTEBOOK_SEED])
+def test_hidden_random_cases_pass_the_solutions_and_catch_every_mistake(seed):
+    for solution in (sklearn_to_state_dict, as_lists):
+        result = check_sklearn_to_state_dict.evaluate(solution, seed=seed)
+        assert result and "all 8 hidden cases pass" in result.report, result.report
+    for mutant in (not_transposed, transposed_only_when_needed, torch_names, swapped, reversed_layers,
+                   first_layer_only):
+        assert not check_sklearn_to_state_dict.evaluate(mutant, seed=seed), (mutant.__name__, seed)
+
+
+def test_the_same_seed_draws_the_same_networks():
+    from deepcompress_np.checks.own_model import _random_cases
+
+    a, b = _random_cases(np.random.default_rng(5), 8), _random_cases(np.random.default_rng(5), 8)
+    assert [c.description for c in a] == [c.description for c in b]
+    assert all(np.array_equal(x.args[0].coefs_[-1], y.args[0].coefs_[-1]) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("in_place", [
+    lambda clf, names: clf.coefs_.__setitem__(0, clf.coefs_[0].T),      # transposes the model's list entry
+    lambda clf, names: clf.coefs_.reverse(),                              # reorders the model's layers
+    lambda clf, names: clf.intercepts_[0].sort(),                        # sorts a bias vector in place
+])
+def test_an_answer_that_changes_the_model_it_was_given_fails(in_place):
+    def answer(clf, layer_names):
+        right = as_lists(clf, layer_names)  # copies: the answer is right, but the model is changed after
+        in_place(clf, layer_names)
+        return right
+
+    result = check_sklearn_to_state_dict.evaluate(answer)
+    assert not result and "changed its input `clf` in place" in result.report, result.report
+
+
+def test_the_checks_own_reference_as_the_answer_fails():
+    result = check_sklearn_to_state_dict.evaluate(_reference_sklearn_to_state_dict)
+    assert not result and "library's own implementation" in result.report, result.report
+    wrapped = check_sklearn_to_state_dict.evaluate(lambda clf, names: _reference_sklearn_to_state_dict(clf, names))
+    assert not wrapped and "calls the library's own" in wrapped.report, wrapped.report

@@ -90,7 +90,8 @@ def test_grade_command_prints_and_writes_a_score_per_exercise(tmp_path, capsys, 
     assert "relative_index" in printed and "(total)" in printed
     rows = list(csv.DictReader(out.open()))
     scores = {(r["student"], r["exercise"]): (float(r["score"]), float(r["max_score"])) for r in rows}
-    assert scores == {("alice", "relative_index"): (2.0, 2.0), ("bob", "relative_index"): (0.0, 2.0)}
+    assert scores == {("alice", "relative_index"): (2.0, 2.0), ("bob", "relative_index"): (0.0, 2.0),
+                      ("alice", "from_relative_index"): (2.0, 2.0), ("bob", "from_relative_index"): (0.0, 2.0)}
     assert cli.main(["grade", str(tmp_path / "subs"), "--source", str(source), "--out", str(out)]) == 2  # no overwrite
 
 

@@ -38,6 +38,7 @@ BUGGY_HUFFMAN = '''def huffman_code_lengths(counts):
 
 IMPORTS = {
     "relative_index": "from deepcompress_np.sparse import relative_index\n",
+    "from_relative_index": "from deepcompress_np.sparse import from_relative_index\n",
     "huffman_code_lengths": "from deepcompress_np.huffman import huffman_code_lengths\n",
     "canonical_codes": "from deepcompress_np.huffman import canonical_codes\n",
 }
@@ -74,7 +75,7 @@ STUDENTS = {
         + stub),
     "import_trick": lambda grade_id, solution, stub: IMPORTS[grade_id],
 }
-EXPECTED = {"stub": 0, "reference": 6, "one_bug": 4, "env_trick": 0, "import_trick": 0}
+EXPECTED = {"stub": 0, "reference": 8, "one_bug": 6, "env_trick": 0, "import_trick": 0}
 
 
 def _nbgrader_cli(course, env, *args):
@@ -128,7 +129,7 @@ def test_real_nbgrader_scores_stub_reference_bug_and_tricks(tmp_path):
     for student, (score, max_score) in scores.items():
         print(f"  {student:<13} {score:g} / {max_score:g}   {per_cell[student]}")
     assert {s: score for s, (score, _) in scores.items()} == EXPECTED, scores
-    assert all(max_score == 6 for _, max_score in scores.values())
+    assert all(max_score == 8 for _, max_score in scores.values())  # 02 and 04: two exercises each, two cells each
     # the bug costs exactly its exercise: visible and hidden cells of huffman_code_lengths
     assert per_cell["one_bug"]["check_huffman_code_lengths"] == 0 == per_cell["one_bug"]["hidden_huffman_code_lengths"]
     assert per_cell["one_bug"]["check_canonical_codes"] == 1 == per_cell["one_bug"]["hidden_relative_index"]

@@ -21,7 +21,10 @@ Three things fail a check besides a wrong answer:
   (each check names the library functions an answer may not call; while the
   student's function runs, their code is swapped for a trip wire);
 * the function changes one of its input arrays in place;
-* the function raises (a stub's ``NotImplementedError`` included).
+* the function raises (a stub's ``NotImplementedError`` included), unless
+  the check expects that kind of error: with ``run_check(..., raises=(ValueError,))``
+  a case on which the reference raises ``ValueError`` expects the student's
+  function to raise one too (both outcomes reach ``compare`` as :class:`Raised`).
 
 Warnings and ``stderr`` output of the student's function are caught and shown
 in the report instead: nbgrader gives a cell that writes to ``stderr`` no
@@ -46,6 +49,7 @@ import numpy as np
 
 PASS, FAIL = "\u2714", "\u2718"  # check mark, cross
 _MORE_FAILURES_LISTED = 3  # failing cases named after the first one's details
+_MAX_DEPTH = 20  # how deep inputs are compared for changes made in place
 
 
 @dataclass
@@ -91,6 +95,21 @@ class CheckFailed(AssertionError):
         self.result = result
         super().__init__(f"check_{result.name} failed: {result.n_passed} of {result.n_cases} cases pass "
                          f"(the report is printed above)")
+
+
+class Raised:
+    """The outcome of a call that raised one of the errors a check expects (``run_check(raises=...)``).
+
+    Attributes
+    ----------
+    error : Exception
+    """
+
+    def __init__(self, error):
+        self.error = error
+
+    def __repr__(self):
+        return f"raises {type(self.error).__name__}({str(self.error)!r})"
 
 
 class UsedReference(Exception):
@@ -246,18 +265,34 @@ def _qualname(fn):
 # Inputs changed in place
 # ---------------------------------------------------------------------------
 
-def _unchanged(before, after):
-    """True if ``after`` still equals ``before`` (arrays: same shape, dtype and values, NaN == NaN)."""
+def _unchanged(before, after, depth=0):
+    """True if ``after`` still equals ``before`` (arrays: same shape, dtype and values, NaN == NaN).
+
+    Containers are compared item by item (an item replaced by a different
+    number counts as a change), and a plain object (one with a ``__dict__``,
+    such as a fitted model holding arrays) attribute by attribute, down to
+    ``_MAX_DEPTH`` levels.
+    """
+    if depth > _MAX_DEPTH:
+        return True
     if isinstance(before, np.ndarray):
         return (isinstance(after, np.ndarray) and before.shape == after.shape and before.dtype == after.dtype
                 and bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")))
     if isinstance(before, (list, tuple)):
         return (type(before) is type(after) and len(before) == len(after)
-                and all(_unchanged(a, b) for a, b in zip(before, after)))
+                and all(_unchanged(a, b, depth + 1) for a, b in zip(before, after)))
     if isinstance(before, dict):
         return (isinstance(after, dict) and before.keys() == after.keys()
-                and all(_unchanged(before[k], after[k]) for k in before))
-    return True  # numbers, strings and None cannot change in place
+                and all(_unchanged(before[k], after[k], depth + 1) for k in before))
+    state = getattr(before, "__dict__", None)
+    if isinstance(state, dict) and not callable(before):  # a plain object: compare its attributes
+        return type(before) is type(after) and _unchanged(state, getattr(after, "__dict__", None), depth + 1)
+    if depth == 0:
+        return True  # a number, a string or None given as an argument cannot change in place
+    try:  # an item of a container or an attribute: it may have been replaced
+        return before is after or bool(before == after) or bool(before != before and after != after)  # NaN
+    except Exception:  # a comparison without a single truth value: nothing to go on
+        return True
 
 
 def _argument_names(fn, case):
@@ -290,7 +325,7 @@ class _Call:
     noise: str = ""  # warnings and stderr output, shown in the report instead of on stderr
 
 
-def _call_student(fn, case, forbidden):
+def _call_student(fn, case, forbidden, raises=()):
     args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
     call = _Call()
     stderr = io.StringIO()
@@ -302,6 +337,8 @@ def _call_student(fn, case, forbidden):
             except Exception as e:  # the student's bug, reported, never re-raised
                 call.error = e
             call.used_reference = bool(tripped)
+    if raises and isinstance(call.error, raises) and not call.used_reference:
+        call.got, call.error = Raised(call.error), None  # an expected error is an answer, for compare to judge
     notes = [f"{w.category.__name__}: {w.message}" for w in caught[:2]]
     if stderr.getvalue().strip():
         notes.append("wrote to stderr: " + stderr.getvalue().strip().splitlines()[0][:160])
@@ -312,7 +349,7 @@ def _call_student(fn, case, forbidden):
 
 
 def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_exception=None, forbidden=(),
-              hidden=False):
+              hidden=False, raises=()):
     """Run ``student_fn`` and ``reference_fn`` on every case and compare.
 
     Parameters
@@ -332,6 +369,11 @@ def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_
         is always one of them).
     hidden : bool
         Whether these are the hidden cases (only changes the report's wording).
+    raises : tuple of exception types, optional
+        Errors that are an answer, not a crash: when the reference raises one
+        (a case of invalid input), or the student's function does, the
+        outcome reaches ``compare`` and ``diagnose`` as a :class:`Raised`
+        holding the error; ``compare`` decides whether it is right.
 
     Returns
     -------
@@ -358,8 +400,11 @@ def run_check(name, student_fn, reference_fn, cases, compare, diagnose=None, on_
     failures, note = [], None
     for i, case in enumerate(cases, 1):
         with _quietly():
-            expected = reference_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        call = _call_student(student_fn, case, forbidden)
+            try:
+                expected = reference_fn(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+            except tuple(raises) as e:  # an invalid input: the answer is to raise
+                expected = Raised(e)
+        call = _call_student(student_fn, case, forbidden, tuple(raises))
         if call.used_reference:
             return failed(f"{FAIL} check_{name}: {fn_name} calls the library's own implementation ({library}) "
                           f"instead of computing the answer itself. Write the function body yourself.")

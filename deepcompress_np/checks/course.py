@@ -14,6 +14,14 @@
 
 Like every check, each tries small inputs built to expose one likely mistake
 and, on a wrong answer, names it by recomputing what that mistake returns.
+With a ``seed`` (the hidden tests), each runs random cases drawn from it
+instead. An answer may not be, wrap or call the library's own version
+(:func:`~deepcompress_np.prune.keep_fractions_for_budget`;
+:func:`~deepcompress_np.sparse.from_relative_index` and
+:func:`~deepcompress_np.sparse.positions_from_fields`), nor change its inputs.
+The decoder's check expects a ``ValueError`` for an invalid stream: it runs
+with ``run_check(..., raises=(ValueError,))``, so the student's function is
+run as it is (not wrapped) and the reference raises like any reader.
 """
 
 from __future__ import annotations
@@ -22,8 +30,11 @@ import math
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, _short, run_check
+from deepcompress_np.checks._core import Case, Raised, _short, exercise_check, random_or_fixed, run_check
 from deepcompress_np.prune import keep_fractions_for_budget
+from deepcompress_np.sparse import from_relative_index as _library_from_relative_index
+from deepcompress_np.sparse import positions_from_fields as _library_positions_from_fields
+from deepcompress_np.sparse import relative_index as _library_relative_index
 
 __all__ = ["check_choose_keep_fractions", "check_from_relative_index"]
 
@@ -51,6 +62,47 @@ def _choose_cases():
         Case("the fractions pruned in decreasing order", ({"a": [0.05, 0.02, 0.01]}, [0.9, 0.5, 0.0], 0.03)),
         Case("a curve that is not monotonic", (bumpy, [0.0, 0.5, 0.7, 0.9], 0.012)),
     ]
+
+
+def _choose_random_cases(rng, n_cases):
+    """Hidden cases: 1 to 4 layers, 3 to 8 fractions (sorted, reversed or shuffled, 0 included or not),
+    curves rising with noise, every other one dipping back within the budget after a rise above it, and
+    budgets exactly at an error of the curves, or below a whole curve."""
+    cases = []
+    for i in range(n_cases):
+        n = int(rng.integers(3, 9))
+        fractions = np.sort(rng.choice(np.arange(1, 100), size=n, replace=False) / 100)
+        if i % 2 == 0:
+            fractions[0] = 0.0
+        order = ("sorted", "reversed", "shuffled")[i % 3]
+        if order == "reversed":
+            fractions = fractions[::-1].copy()
+        elif order == "shuffled":
+            fractions = rng.permutation(fractions)
+        names = [f"layer{j}" for j in range(int(rng.integers(1, 5)))]
+        curves = {}
+        for name in names:
+            errors = rng.uniform(0.005, 0.03) + rng.uniform(0.02, 0.5) * fractions ** rng.uniform(2.0, 8.0)
+            if i % 2:  # a bumpy curve: not monotonic
+                errors = errors + rng.uniform(-0.01, 0.01, size=n)
+            curves[name] = np.round(np.abs(errors), 4)
+        every = np.concatenate(list(curves.values()))
+        if i % 4 == 3:  # one curve entirely over the budget: that layer keeps everything
+            budget = float(np.round(rng.uniform(every.min(), np.median(every)), 4))
+            curves[names[0]] = np.round(curves[names[0]] + (budget - curves[names[0]].min()) + 0.001, 4)
+        else:  # a budget equal to one of the errors: that fraction is within it
+            budget = float(rng.choice(every))
+        if i % 2 and (i % 4 != 3 or len(names) > 1):  # back within the budget after a rise above it
+            ascending, j = np.argsort(fractions), int(rng.integers(1, n))
+            dip = curves[names[-1]]
+            dip[ascending[j - 1]] = np.round(budget + rng.uniform(0.001, 0.02), 4)
+            dip[ascending[j]] = budget
+        if i % 2:
+            curves = {name: [float(e) for e in errors] for name, errors in curves.items()}
+            fractions = [float(f) for f in fractions]
+        cases.append(Case(f"random: {len(names)} layer(s), {n} fractions ({order}), budget {budget:.4f}",
+                          (curves, fractions, budget)))
+    return cases
 
 
 def _compare_choice(got, expected, case):
@@ -106,7 +158,8 @@ def _diagnose_choice(got, expected, case):
     return None
 
 
-def check_choose_keep_fractions(choose_keep_fractions):
+@exercise_check
+def check_choose_keep_fractions(choose_keep_fractions, seed=None):
     """Check ``choose_keep_fractions(curves, fractions_pruned, budget) -> {layer: kept fraction}``.
 
     ``curves[name][i]`` is the validation error with only layer ``name``
@@ -114,39 +167,23 @@ def check_choose_keep_fractions(choose_keep_fractions):
     answer is ``1 - f`` for the largest ``f`` whose error is ``<= budget``,
     or 1.0 when none is. The cases include an error exactly at the budget,
     no fraction within it, fractions in decreasing order and a curve that is
-    not monotonic.
+    not monotonic. With ``seed`` (hidden tests), random cases drawn from that
+    seed are run instead. The answer may not call
+    ``deepcompress_np.prune.keep_fractions_for_budget``.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    return run_check("choose_keep_fractions", choose_keep_fractions, _choose_reference, _choose_cases(),
-                     _compare_choice, _diagnose_choice)
+    return run_check("choose_keep_fractions", choose_keep_fractions, _choose_reference,
+                     random_or_fixed(_choose_cases, _choose_random_cases, seed), _compare_choice,
+                     _diagnose_choice, forbidden=(keep_fractions_for_budget,), hidden=seed is not None)
 
 
 # ----------------------------------------------------------------------------
 # Tutorial 02: the relative-index decoder
 # ----------------------------------------------------------------------------
-
-class _Raised:
-    """What a function returned by raising ``ValueError`` (so a check can expect an error)."""
-
-    def __init__(self, error):
-        self.error = error
-
-    def __repr__(self):
-        return f"raises ValueError({str(self.error)!r})"
-
-
-def _expecting_value_error(fn):
-    def wrapped(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValueError as e:
-            return _Raised(e)
-    wrapped.__name__ = getattr(fn, "__name__", "from_relative_index")
-    return wrapped
-
 
 def _decode_reference(fields, values, shape):
     fields = np.asarray(fields).astype(np.int64)
@@ -183,12 +220,49 @@ def _decode_cases():
     ]
 
 
+def _decode_random_cases(rng, n_cases):
+    """Hidden cases, four kinds in turn: 8-bit fields as uint8 with fillers (field 255) in a 2-D layer,
+    a stream running past the layer (ValueError), fields and values of different lengths (ValueError),
+    and any layer of 1 to 3 dimensions with float32 values or uint8 cluster symbols, empty at times."""
+    cases = []
+    for i in range(n_cases):
+        kind = i % 4
+        if kind == 0:
+            shape, b = (int(rng.integers(20, 40)), int(rng.integers(30, 50))), 8
+        else:
+            shape, b = tuple(int(v) for v in rng.integers(1, 12, size=int(rng.integers(1, 4)))), int(rng.integers(2, 9))
+        size = math.prod(shape)
+        density = float(rng.choice([0.0, 0.05, 0.2, 0.6])) if kind == 3 else float(rng.choice([0.05, 0.2]))
+        flat = np.round(rng.uniform(-1.0, 1.0, size), 3) * (rng.random(size) < density)
+        if kind == 0:  # a gap longer than 2**8: fillers whose field is 255
+            start = int(rng.integers(0, size - 300))
+            flat[start:start + 300] = 0.0
+            flat[start + int(rng.integers(257, 300))] = 0.5
+        if kind != 3 and not flat.any():
+            flat[int(rng.integers(0, size))] = 0.25
+        if kind == 3 and i % 8 == 7:  # cluster symbols, as a quantized layer stores them
+            flat = (np.abs(flat) * 15).astype(np.uint8)
+        stream = _library_relative_index(flat.reshape(shape), b)
+        values = stream.values.astype(np.float32) if stream.values.dtype.kind == "f" else stream.values
+        fields = stream.fields.astype(np.uint8 if b <= 8 and kind != 1 else (np.uint32, np.int64)[int(rng.integers(2))])
+        what = f"random {shape} layer, b = {b}, {fields.size} entries, {fields.dtype} fields, {values.dtype} values"
+        if kind == 1:  # the last entry moved past the end of the layer
+            positions = np.cumsum(fields.astype(np.int64) + 1) - 1
+            fields[-1] += size - positions[-1] + int(rng.integers(0, 3))
+            what += ", the last one past the end: ValueError"
+        elif kind == 2:  # one value too many or too few
+            values = values[:-1] if rng.random() < 0.5 else np.append(values, values.dtype.type(1))
+            what += f" but {values.size} values: ValueError"
+        cases.append(Case(what, (fields, values, shape)))
+    return cases
+
+
 def _compare_decoded(got, expected, case):
-    if isinstance(expected, _Raised):
-        if isinstance(got, _Raised):
+    if isinstance(expected, Raised):
+        if isinstance(got, Raised):
             return None
         return "a stream that does not fit the layer must raise ValueError, naming the problem"
-    if isinstance(got, _Raised):
+    if isinstance(got, Raised):
         return f"raised ValueError({got.error}) on a valid stream"
     if not isinstance(got, np.ndarray):
         return f"expected a numpy array, got {type(got).__name__}"
@@ -227,11 +301,11 @@ def _decode_mistakes(fields, values, shape):
 
 
 def _diagnose_decoded(got, expected, case):
-    if isinstance(expected, _Raised):
+    if isinstance(expected, Raised):
         return ("check the stream before writing: the last position, cumsum(fields + 1)[-1] - 1, must be smaller "
                 "than the layer's size, and fields and values must have the same length; raise ValueError "
                 "saying which is wrong.")
-    if isinstance(got, _Raised):
+    if isinstance(got, Raised):
         return ("this stream is valid: its last position, counted from the imaginary position -1 as "
                 "cumsum(fields + 1)[-1] - 1, lies inside the layer; compare that with the layer's size.")
     for wrong, hint in _decode_mistakes(*case.args):
@@ -251,7 +325,8 @@ def _decode_exception(error, case):
     return None
 
 
-def check_from_relative_index(from_relative_index):
+@exercise_check
+def check_from_relative_index(from_relative_index, seed=None):
     """Check ``from_relative_index(fields, values, shape) -> ndarray of shape ``shape````.
 
     The decoder of relative indexing (paper §2, Figure 2; the convention of
@@ -261,12 +336,17 @@ def check_from_relative_index(from_relative_index):
     ``values``; a stream whose positions run past the layer, or whose fields
     and values differ in length, raises ValueError. The cases include the
     paper's Figure 2, a 2-D layer, an empty stream, uint8 fields of 255 and
-    both invalid streams.
+    both invalid streams. With ``seed`` (hidden tests), random cases drawn
+    from that seed are run instead. The answer may not call
+    ``deepcompress_np.sparse.from_relative_index`` or ``positions_from_fields``.
 
     Returns
     -------
-    CheckResult
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
     """
-    return run_check("from_relative_index", _expecting_value_error(from_relative_index),
-                     _expecting_value_error(_decode_reference), _decode_cases(), _compare_decoded,
-                     _diagnose_decoded, _decode_exception)
+    return run_check("from_relative_index", from_relative_index, _decode_reference,
+                     random_or_fixed(_decode_cases, _decode_random_cases, seed), _compare_decoded,
+                     _diagnose_decoded, _decode_exception,
+                     forbidden=(_library_from_relative_index, _library_positions_from_fields),
+                     hidden=seed is not None, raises=(ValueError,))

@@ -17,20 +17,31 @@ The check needs no scikit-learn: it passes objects that hold ``coefs_`` and
 layer, where a forgotten transpose does not change the shape. When an answer
 is wrong the hint names the likely mistake: the transpose forgotten, weights
 and biases swapped, PyTorch's key names (``.weight``/``.bias``) instead of
-ours, layers named in the wrong order.
+ours, layers named in the wrong order. With a ``seed`` (the hidden tests),
+random networks of one to four layers drawn from it are tried instead,
+every other one with a square layer. An answer that changes the model it
+was given (say, transposes ``clf.coefs_[i]`` in place) fails.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, run_check
+from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, run_check
 
 __all__ = ["check_sklearn_to_state_dict"]
 
 
 class FittedMLP:
-    """Stands in for a fitted ``sklearn.neural_network.MLPClassifier``: ``coefs_`` (in, out) and ``intercepts_``."""
+    """Stands in for a fitted ``sklearn.neural_network.MLPClassifier``: ``coefs_`` (in, out) and ``intercepts_``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Input size, then the output size of every layer.
+    seed : int or numpy.random.Generator
+        Draws the weights, N(0, 0.5^2), and the biases, N(0, 0.1^2).
+    """
 
     def __init__(self, sizes, seed):
         rng = np.random.default_rng(seed)
@@ -56,6 +67,25 @@ def _cases():
         Case("three layers, the middle one square (5 -> 5)", (FittedMLP((3, 5, 5, 2), seed=1), ["a", "b", "c"])),
         Case("one layer (a linear classifier)", (FittedMLP((4, 3), seed=2), ["out"])),
     ]
+
+
+_NAMES = ("fc1", "fc2", "fc3", "fc4", "hidden", "out", "dense_1", "dense_2", "layer0", "classifier")
+
+
+def _random_cases(rng, n_cases):
+    """Hidden cases: 1 to 4 layers of 2 to 20 units (never 1 x 1, which a transpose cannot change), every
+    other network with a square layer, and layer names drawn in any order."""
+    cases = []
+    for i in range(n_cases):
+        n_layers = int(rng.integers(2, 5)) if i % 4 else int(rng.integers(1, 5))
+        sizes = [int(v) for v in rng.integers(2, 21, size=n_layers + 1)]
+        if i % 2:  # a square layer: a forgotten transpose keeps its shape
+            j = int(rng.integers(0, n_layers))
+            sizes[j + 1] = sizes[j]
+        names = [str(name) for name in rng.choice(_NAMES, size=n_layers, replace=False)]
+        cases.append(Case(f"random {'-'.join(map(str, sizes))} MLP, layers {names}",
+                          (FittedMLP(sizes, seed=rng), names)))
+    return cases
 
 
 def _compare(got, expected, case):
@@ -101,7 +131,24 @@ def _diagnose(got, expected, case):
     return None
 
 
-def check_sklearn_to_state_dict(sklearn_to_state_dict):
-    """Check ``sklearn_to_state_dict(clf, layer_names)`` against the reference (tutorial 06)."""
-    return run_check("sklearn_to_state_dict", sklearn_to_state_dict, _reference_sklearn_to_state_dict, _cases(),
-                     _compare, diagnose=_diagnose)
+@exercise_check
+def check_sklearn_to_state_dict(sklearn_to_state_dict, seed=None):
+    """Check ``sklearn_to_state_dict(clf, layer_names) -> {"<name>.W": (out, in), "<name>.b": (out,)}`` (tutorial 06).
+
+    ``clf`` holds ``coefs_[i]`` of shape (in, out) and ``intercepts_[i]`` as a
+    fitted ``MLPClassifier`` does; the answer's ``"<name>.W"`` must be
+    ``coefs_[i].T`` and ``"<name>.b"`` ``intercepts_[i]``, for ``name =
+    layer_names[i]``, and ``clf`` must be left as it was. Arrays or nested
+    lists are accepted; values must match to 12 significant digits. The cases
+    include a square layer, where a forgotten transpose keeps the shape. With
+    ``seed`` (hidden tests), random networks drawn from that seed are tried
+    instead.
+
+    Returns
+    -------
+    None
+        Prints the report; raises ``CheckFailed`` unless every case passes.
+    """
+    return run_check("sklearn_to_state_dict", sklearn_to_state_dict, _reference_sklearn_to_state_dict,
+                     random_or_fixed(_cases, _random_cases, seed), _compare, diagnose=_diagnose,
+                     hidden=seed is not None)
