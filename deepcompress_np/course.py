@@ -35,7 +35,7 @@ import numpy as np
 
 from deepcompress_np.data import load_mnist
 from deepcompress_np.models import load_model, load_pretrained, save_model
-from deepcompress_np.pipeline import _augment, copy_model, quantize_stage
+from deepcompress_np.pipeline import copy_model, quantize_stage, recipe_augmentation
 from deepcompress_np.prune import prune_model, retrain
 from deepcompress_np.quantize import QuantizedLayer
 from deepcompress_np.recipes import COMPRESSION
@@ -196,7 +196,8 @@ def prune_rounds(model, X, y, recipe, *, seed=SEED, on_round=None, verbose=False
         masks = prune_model(model, masks, keep_fraction=this_round)
         retrain(model, masks, X, y, epochs=recipe.prune_epochs, lr=recipe.prune_lr,
                 weight_decay=recipe.weight_decay, batch_size=recipe.batch_size, seed=seed,
-                lr_schedule=cosine_schedule(recipe.prune_lr, recipe.prune_epochs), augment=_augment(recipe, X),
+                lr_schedule=cosine_schedule(recipe.prune_lr, recipe.prune_epochs),
+                augment=recipe_augmentation(recipe, X),
                 X_val=X_val, y_val=y_val, verbose=verbose, desc=f"round {r}/{rounds}")
         if on_round is not None:
             on_round(r, model, masks)

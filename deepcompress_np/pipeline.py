@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from deepcompress_np.architecture import infer_input_shape
 from deepcompress_np.compressed import CompressedModel
 from deepcompress_np.data import load_mnist
 from deepcompress_np.datasets import check_xy, split_train_val
@@ -72,7 +73,7 @@ def copy_model(model):
     return copy.deepcopy(model)
 
 
-def _augment(recipe, X):
+def recipe_augmentation(recipe, X):
     """Random shifts for image batches when the recipe asks for them (``max_shift > 0``), else None."""
     if not recipe.max_shift:
         return None
@@ -95,7 +96,7 @@ def resolve_data(model, train=None, val=None, test=None, *, data_dir=None, seed=
     sixth of ``train`` is held out (:func:`datasets.split_train_val`). ``test``
     may be None: the stages then report validation error only.
     """
-    shape = model.input_shape or (model.architecture()["input_shape"] if _describable(model) else None)
+    shape = model.input_shape or infer_input_shape(model)
     if train is None:
         if val is not None or test is not None:
             raise ValueError("val= or test= given without train=; pass train=(X, y) too")
@@ -113,14 +114,6 @@ def resolve_data(model, train=None, val=None, test=None, *, data_dir=None, seed=
     val = check_xy(val, "val", shape, n_classes)
     test = None if test is None else check_xy(test, "test", shape, n_classes)
     return train, val, test
-
-
-def _describable(model):
-    try:
-        model.architecture()
-        return True
-    except ValueError:
-        return False
 
 
 def _stage(stages, name, model, data, start, verbose, **extra):
@@ -148,7 +141,7 @@ def prune_stage(model, recipe, X, y, *, seed=0, verbose=True, progress_bar=False
         model, X, y, recipe.per_layer("keep_fraction", names), rounds=recipe.prune_rounds,
         epochs_per_round=recipe.prune_epochs, lr=recipe.prune_lr, weight_decay=recipe.weight_decay,
         batch_size=recipe.batch_size, seed=seed, lr_schedule=cosine_schedule(recipe.prune_lr, recipe.prune_epochs),
-        verbose=verbose, progress_bar=progress_bar, augment=_augment(recipe, X))
+        verbose=verbose, progress_bar=progress_bar, augment=recipe_augmentation(recipe, X))
     return masks
 
 
@@ -182,7 +175,7 @@ def quantize_stage(model, masks, recipe, X, y, *, bits=None, seed=0, verbose=Tru
         after_kmeans(model)
     train(model, X, y, epochs=recipe.quant_epochs, batch_size=recipe.batch_size, optimizer=optimizer,
           lr_schedule=cosine_schedule(recipe.quant_lr, recipe.quant_epochs), seed=seed + 1,
-          augment=_augment(recipe, X), verbose=verbose, progress_bar=progress_bar, desc="centroids")
+          augment=recipe_augmentation(recipe, X), verbose=verbose, progress_bar=progress_bar, desc="centroids")
     return quantized
 
 
