@@ -38,6 +38,12 @@ def _all_forms(W, mask, chunk_size=64):
         "RowSparse.from_csr": RowSparse.from_csr(csr, chunk_size=chunk_size).matvec,
         "RowSparse.from_quantized": RowSparse.from_quantized(q, chunk_size=chunk_size).matvec,
         "RowSparse.from_compressed_layer": RowSparse.from_compressed_layer(layer, chunk_size=chunk_size).matvec,
+        "by cluster": RowSparse.from_compressed_layer(layer, chunk_size=chunk_size, by_cluster=True).matvec,
+        "by cluster, 2 threads": RowSparse.from_compressed_layer(layer, chunk_size=chunk_size, by_cluster=True,
+                                                                 threads=2).matvec,
+        "look-up, 2 threads": RowSparse.from_quantized(q, chunk_size=chunk_size, by_cluster=False,
+                                                       threads=2).matvec,
+        "CSR, 2 threads": RowSparse.from_csr(csr, chunk_size=chunk_size, threads=2).matvec,
         "csr_matvec": lambda x: csr_matvec(csr, x),
         "naive_csr_matvec": lambda x: naive_csr_matvec(csr, x),
         "csc_matvec": lambda x: csc_matvec(csc, x),
@@ -247,3 +253,75 @@ def test_builders_refuse_what_they_cannot_run():
     conv = quantize_layer(np.ones((2, 1, 3, 3), np.float32), bits=1)
     with pytest.raises(ValueError, match="fully connected"):
         RowSparse.from_quantized(conv)
+
+
+def test_summing_by_cluster_is_chosen_for_long_runs_and_gives_the_same_product():
+    rng = np.random.default_rng(7)
+    W, mask = _sparse_matrix(rng, (12, 2000), 0.3)  # about 600 weights per row, 4 clusters: runs of ~150
+    layer, q = _compressed_layer(W, mask, bits=2)
+    x = rng.standard_normal(2000).astype(np.float32)
+    grouped = RowSparse.from_compressed_layer(layer, chunk_size=1000)
+    lookup = RowSparse.from_compressed_layer(layer, chunk_size=1000, by_cluster=False)
+    assert grouped.by_cluster and not lookup.by_cluster
+    expected = q.to_dense().astype(np.float64) @ x
+    for R in (grouped, lookup):
+        np.testing.assert_allclose(R.matvec(x), expected, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(grouped.to_dense(), q.to_dense())  # the sort moved entries within rows only
+    parts = grouped.bytes_read()  # runs instead of a cluster index per weight
+    assert "cluster indices" not in parts and parts["run clusters"] == grouped.n_runs
+    assert 12 <= grouped.n_runs <= 12 * 4 and parts["run starts"] == 8 * grouped.n_runs and lookup.n_runs is None
+    short, _ = _sparse_matrix(rng, (30, 100), 0.05)  # ~5 weights per row, 32 clusters: runs of ~1
+    assert not RowSparse.from_compressed_layer(_compressed_layer(short, short != 0, bits=5)[0]).by_cluster
+
+
+def test_by_cluster_needs_the_codebook_form_and_a_boolean():
+    rng = np.random.default_rng(8)
+    W, mask = _sparse_matrix(rng, (4, 6), 0.5)
+    csr = to_csr(W, mask)
+    with pytest.raises(ValueError, match="compressed form"):
+        RowSparse(csr.shape, csr.indptr, csr.indices, values=csr.data, by_cluster=True)
+    layer, _ = _compressed_layer(W, mask)
+    with pytest.raises(TypeError, match="by_cluster must be True, False or None"):
+        RowSparse.from_compressed_layer(layer, by_cluster="yes")
+    with pytest.raises(ValueError, match="threads"):
+        RowSparse.from_compressed_layer(layer, threads=0)
+
+
+def test_threads_split_the_rows_and_give_the_same_product_bit_for_bit(monkeypatch):
+    from deepcompress_np.sparse import kernels
+
+    rng = np.random.default_rng(9)
+    W, mask = _sparse_matrix(rng, (300, 80), 0.2, empty_rows=(0, 150, 299))
+    layer, _ = _compressed_layer(W, mask, bits=2)
+    x = rng.standard_normal(80).astype(np.float32)
+    pools = []
+    original = kernels._thread_pool
+    monkeypatch.setattr(kernels, "_thread_pool", lambda n: pools.append(n) or original(n))
+    for build in (lambda **k: RowSparse.from_dense(W, mask, **k),
+                  lambda **k: RowSparse.from_compressed_layer(layer, by_cluster=True, **k),
+                  lambda **k: RowSparse.from_compressed_layer(layer, by_cluster=False, **k)):
+        one = build(chunk_size=8).matvec(x)
+        pools.clear()
+        two = build(chunk_size=8, threads=2).matvec(x)
+        assert pools == [2]  # ~600 weights in chunks of 8: enough chunks for two threads
+        np.testing.assert_array_equal(two, one)
+        assert two[[0, 150, 299]].tolist() == [0, 0, 0]
+        pools.clear()
+        build(chunk_size=10_000, threads=2).matvec(x)
+        assert pools == []  # one chunk: not worth a second thread
+
+
+def test_csr_rows_are_padded_for_one_pass_and_the_padding_is_counted():
+    W = np.array([[1, 2, 3, 0], [0, 0, 0, 4]], np.float32)  # rows of 3 and 1: a 2x3 block, 2 padding slots
+    R = RowSparse.from_dense(W)
+    x = np.array([1, 10, 100, 1000], np.float32)
+    np.testing.assert_array_equal(R.matvec(x), [321, 4000])
+    (_, _, _, _, _, _, index, weights), = R._padded_plan(R.chunk_size)
+    assert index.shape == weights.shape == (2, 3) and weights[1, 1:].tolist() == [0, 0]
+    assert R.bytes_read()["padding"] == 2 * (1 + 4)  # uint8 column and float32 zero per slot
+    uneven = np.zeros((40, 500), np.float32)
+    uneven[3] = 1.0  # one full row among rows of one weight: padding would be 40x, so it is not padded
+    uneven[np.arange(40) != 3, 7] = 2.0
+    R = RowSparse.from_dense(uneven, chunk_size=10_000)
+    assert R._padded_plan(R.chunk_size)[0][6] is None and R.bytes_read()["padding"] == 0
+    np.testing.assert_array_equal(R.matvec(np.ones(500, np.float32)), uneven.sum(axis=1))

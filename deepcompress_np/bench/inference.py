@@ -30,7 +30,9 @@ cache (printed with the results). Every time is the median of ``repeats``
 calls after one warm-up call. Batch-64 times are also given per input,
 which is how Table 8 reports them ("averaged the time regarding each input
 sample"). The dense product uses NumPy's BLAS with its default number of
-threads; our kernels and scipy's run on one core.
+threads; our kernels and scipy's run on one core, and in the sequence our
+kernels run a second time on as many threads as the machine has cores
+(``csr_threads``, ``compressed_threads``), the same cores BLAS may use.
 
 Each form's result is compared with the dense product; ``agree`` records
 whether they match to float32 rounding. Nothing here asserts on time.
@@ -86,6 +88,12 @@ LENET_LAYERS = (
 )
 
 FORMS = ("dense", "naive", "csr", "compressed", "scipy")
+#: After a BLAS call OpenBLAS's threads spin for a while waiting for more work: on 2 cores they would take
+#: the second core and add their spinning to the next form's CPU time (measured: 5.2 ms of CPU for a 2.1 ms
+#: call of our one-thread CSR right after dense, 2.2 ms after a pause), so each layer pauses after dense.
+BLAS_REST_S = 0.3
+#: The sequence also runs our kernels on as many threads as the machine has cores (``RowSparse(threads=)``).
+SEQUENCE_FORMS = ("dense", "csr", "compressed", "scipy", "csr_threads", "compressed_threads")
 BATCH = 64
 
 
@@ -158,6 +166,10 @@ def build_forms(W, keep_fraction, weight_bits, index_bits, name):
     csr = to_csr(dense, mask)
     forms = {"dense": dense, "csr": csr, "stored": stored, "ours": RowSparse.from_csr(csr),
              "compressed": RowSparse.from_compressed_layer(stored), "scipy": None}
+    cores = os.cpu_count() or 1
+    if cores > 1:  # the same kernels allowed as many threads as the dense product's BLAS may use
+        forms["ours_threads"] = RowSparse.from_csr(csr, threads=cores)
+        forms["compressed_threads"] = RowSparse.from_compressed_layer(stored, threads=cores)
     try:
         import scipy.sparse
 
@@ -220,6 +232,8 @@ def time_layer(forms, repeats, repeats_batch, rng):
             result["agree"][label] = bool(error < 1e-4)
             wall, cpu = median_times(lambda: product(x), reps)
             result[key][name] = 1e3 * wall
+            if name == "dense":
+                time.sleep(BLAS_REST_S)  # let BLAS's threads stop spinning before timing the next form
             if batch == 1:
                 result["b1_cpu_ms"][name] = 1e3 * cpu
     result["b64_ms_per_input"] = {name: t / BATCH for name, t in result["b64_ms"].items()}
@@ -230,10 +244,15 @@ def time_sequence(layers, repeats, rng):
     """fc6 -> ReLU -> fc7 -> ReLU -> fc8 at batch 1, per form: median ms of the whole stack."""
     n_in = layers[0]["dense"].shape[1]
     x = rng.standard_normal(n_in).astype(np.float32)
-    names = [name for name in ("dense", "csr", "compressed", "scipy") if name in _products(layers[0], 1)]
+    products = [_products(forms, 1) for forms in layers]
+    if "compressed_threads" in layers[0]:
+        for forms, table in zip(layers, products):
+            table["csr_threads"] = forms["ours_threads"].matvec
+            table["compressed_threads"] = forms["compressed_threads"].matvec
+    names = [name for name in SEQUENCE_FORMS if name in products[0]]
     times, outputs = {}, {}
     for name in names:
-        steps = [_products(forms, 1)[name] for forms in layers]
+        steps = [table[name] for table in products]
 
         def run(steps=steps):
             h = x
@@ -247,7 +266,7 @@ def time_sequence(layers, repeats, rng):
         times[name] = 1e3 * median_seconds(run, repeats)
     agree = {name: bool(_relative_error(outputs[name], outputs["dense"]) < 1e-4) for name in names}
     dense_bytes = sum(forms["dense"].nbytes for forms in layers)
-    return {"b1_ms": times, "agree": agree, "dense_weight_bytes": dense_bytes}
+    return {"b1_ms": times, "agree": agree, "dense_weight_bytes": dense_bytes, "threads": os.cpu_count() or 1}
 
 
 # ----------------------------------------------------------------------------
@@ -396,6 +415,8 @@ def summarize(results):
         t = seq["b1_ms"]
         summary[f"{key}_sequence_dense_over_compressed"] = t["dense"] / t["compressed"]
         summary[f"{key}_sequence_dense_over_csr"] = t["dense"] / t["csr"]
+        if "compressed_threads" in t:
+            summary[f"{key}_sequence_dense_over_compressed_threads"] = t["dense"] / t["compressed_threads"]
     return summary
 
 
@@ -419,9 +440,14 @@ def _format_layer(r):
 
 def _format_sequence(s):
     t = s["b1_ms"]
-    return (f"{s['net']:13s} fc6-fc7-fc8 in sequence, {s['dense_weight_bytes'] / 1e6:.0f} MB dense: "
-            + ", ".join(f"{name} {t[name]:.3f} ms" for name in t)
-            + f"  -> dense / compressed = {t['dense'] / t['compressed']:.2f}x")
+    label = {"csr_threads": f"csr on {s['threads']} threads",
+             "compressed_threads": f"compressed on {s['threads']} threads"}
+    line = (f"{s['net']:13s} fc6-fc7-fc8 in sequence, {s['dense_weight_bytes'] / 1e6:.0f} MB dense: "
+            + ", ".join(f"{label.get(name, name)} {t[name]:.3f} ms" for name in t)
+            + f"\n{'':13s} -> dense / compressed = {t['dense'] / t['compressed']:.2f}x on one core")
+    if "compressed_threads" in t:
+        line += f", {t['dense'] / t['compressed_threads']:.2f}x on {s['threads']} threads (as many as BLAS may use)"
+    return line
 
 
 def print_report(results):

@@ -38,22 +38,42 @@ Python's overhead per call:
    one float per stored weight: 13.6 MB each for AlexNet's fc6 (3.4 M kept
    weights). They do not fit in any cache, so each is written to DRAM and
    read back. :meth:`RowSparse.matvec` instead walks the rows in *chunks* of
-   about ``chunk_size`` stored weights (default 65,536: a 256 KB temporary,
-   inside the L2 cache), so the gathered values are multiplied and summed
-   while still in cache, and the temporaries are reused.
+   about ``chunk_size`` stored weights (default 32,768: a 128 KB temporary,
+   inside the L2 cache; 65,536 measured some 7% slower on this 2 MB L2), so
+   the gathered values are multiplied and summed while still in cache.
 2. **Index width.** NumPy's ``take`` wants 64-bit indices and converts any
    other type first, into yet another temporary. Converting a chunk costs
    little (it stays in cache), and reading 2-byte column indices instead of
    8-byte ones saves memory traffic for the whole matrix: the same argument
    as the paper's narrow relative indices.
-3. **The codebook look-up** (paper §3.3, "one level of indirection") is one
+3. **Multiply and sum in one pass.** In CSR form (float values) the multiply
+   and the row sums are two passes over the gathered chunk. Padding the
+   chunk's rows to its longest row, once, at the first product (an ELLPACK
+   layout: a ``(rows, width)`` block of columns and of values, zeros in the
+   padding, some 5-25% more entries for the paper's layers), lets
+   ``np.einsum("ij,ij->i")`` multiply and sum each row in a single compiled
+   pass. A chunk whose rows differ so much that padding would double it
+   keeps the two passes.
+4. **The codebook look-up** (paper §3.3, "one level of indirection") is one
    more gather, ``codebook.take(codes)``, from a table of ``k`` floats that
-   always sits in the L1 cache.
-4. **Python overhead per call and per chunk** is a few microseconds: it
+   always sits in the L1 cache -- but it is a whole extra pass over the
+   stored weights, plus a multiply. Weight sharing offers a way round it:
+   every weight of cluster ``c`` *is* ``codebook[c]``, so a row's product is
+   ``sum_c codebook[c] * (sum of the inputs its cluster-c weights connect
+   to)``. Sort each row's stored weights by cluster once, at load time, and
+   a product becomes: gather the inputs, sum each *run* of one cluster
+   (``reduceat``), multiply each run's sum by its shared weight (one multiply
+   per run, not per weight), and sum the runs of each row. That saves the
+   look-up and the multiply per weight but adds a sum per run, which costs
+   ``reduceat`` some 20 ns of bookkeeping: it pays off when runs are long
+   (on average at least ``MIN_RUN_LENGTH`` weights, as in VGG-16's fc6 with
+   about 1,000 kept weights per row and 32 clusters), and the kernel keeps the
+   per-weight look-up otherwise (``RowSparse.by_cluster`` says which).
+5. **Python overhead per call and per chunk** is a few microseconds: it
    dominates tiny layers (LeNet's) and is why NumPy cannot beat a compiled
    dense product there. The chunk plan (row ranges, local row starts, rows
    with no stored weight) is computed once per batch size and cached.
-5. **Batches.** For ``x`` of shape ``(in, B)`` the gather takes whole rows
+6. **Batches.** For ``x`` of shape ``(in, B)`` the gather takes whole rows
    of ``B`` contiguous floats (``x`` is made C-contiguous first), and the
    chunks hold ``chunk_size // B`` stored weights so the gathered
    ``(entries, B)`` temporary still fits in cache. Multiplying and summing
@@ -64,18 +84,33 @@ Python's overhead per call:
    (BLAS GEMM) so fast at batch 64 -- where the paper's sparse kernel loses
    too (Table 8).
 
+7. **Cores.** NumPy lets go of Python's global interpreter lock inside
+   ``take``, ``reduceat`` and arithmetic on large arrays, so the chunks of
+   one product can run on several cores at once, each writing its own rows
+   of the output. ``RowSparse(..., threads=n)`` splits a batch-1 product
+   into up to ``n`` parts of equal weight count; the dense product's BLAS
+   does the same with its own threads. Waking a thread and sharing the lock
+   costs more than a small layer's whole product (measured: VGG-16's fc7 and
+   fc8, 0.7 M and 0.9 M weights, ran slower on two threads, fc6 with 4.1 M
+   faster), so a part gets at least ``MIN_CHUNKS_PER_THREAD`` chunks. The
+   default is one thread; the benchmark reports both.
+
 Rows without any stored weight (``reduceat`` would wrongly return the next
 row's first entry for them) are left out of the sums and stay exactly 0.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from deepcompress_np._validate import check_int
 from deepcompress_np.sparse._checks import _check_shape
 
-DEFAULT_CHUNK_SIZE = 65536  # gathered floats per step: 256 KB of float32, inside a 1-2 MB L2 cache
+DEFAULT_CHUNK_SIZE = 32768  # gathered floats per step: 128 KB of float32, well inside a 1-2 MB L2 cache
+MIN_CHUNKS_PER_THREAD = 16  # a thread is worth waking for 16 chunks (1 M weights), not for fewer
+MIN_RUN_LENGTH = 16  # average weights per (row, cluster) run from which summing by cluster beats the look-up
 
 
 def _column_dtype(n_cols):
@@ -89,6 +124,16 @@ def _column_dtype(n_cols):
 def _code_dtype(k):
     """The narrowest unsigned type for cluster indices 0 .. k - 1 (uint8 for k <= 256)."""
     return np.dtype(np.uint8) if k <= 256 else np.dtype(np.uint16) if k <= 65536 else np.dtype(np.uint32)
+
+
+_POOLS = {}
+
+
+def _thread_pool(threads):
+    """A pool of ``threads`` worker threads, made once and shared by every matrix."""
+    if threads not in _POOLS:
+        _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rowsparse")
+    return _POOLS[threads]
 
 
 def _check_input(x, n_cols, what="x"):
@@ -148,10 +193,18 @@ class RowSparse:
         The shared weights (paper §3); None in CSR form.
     chunk_size : int
         Gathered floats per step (see the module docstring).
+    threads : int
+        Threads a batch-1 product may use (module docstring, point 7).
+    by_cluster : bool
+        Compressed form only: each row's stored weights are sorted by cluster
+        and a batch-1 product sums the inputs of each (row, cluster) run
+        before multiplying by the shared weight (module docstring, point 4).
+        Chosen at construction when the runs are on average at least
+        ``MIN_RUN_LENGTH`` long, unless given.
     """
 
     def __init__(self, shape, indptr, columns, values=None, codes=None, codebook=None,
-                 chunk_size=DEFAULT_CHUNK_SIZE):
+                 chunk_size=DEFAULT_CHUNK_SIZE, by_cluster=None, threads=1):
         shape = _check_shape(shape)
         if len(shape) != 2:
             raise ValueError(f"a RowSparse matrix is 2-D (out, in), got shape {shape}")
@@ -159,6 +212,7 @@ class RowSparse:
             raise ValueError("give either values (CSR form) or codes and a codebook (compressed form)")
         self.shape = shape
         self.chunk_size = check_int(chunk_size, "chunk_size", 1)
+        self.threads = check_int(threads, "threads", 1)
         self.indptr, columns = _check_rows(indptr, columns, shape, "RowSparse")
         self.columns = columns.astype(_column_dtype(shape[1]), copy=False)
         nnz = self.columns.size
@@ -180,27 +234,57 @@ class RowSparse:
                                  f"found {int(codes.min())} .. {int(codes.max())}")
             self.codebook = codebook.astype(np.float32)
             self.codes = codes.astype(_code_dtype(codebook.size), copy=False)
+        self.by_cluster = False
+        self._runs = None
+        if by_cluster is not None and not isinstance(by_cluster, (bool, np.bool_)):
+            raise TypeError(f"by_cluster must be True, False or None (choose), got {by_cluster!r}")
+        if by_cluster and self.codes is None:
+            raise ValueError("by_cluster needs the compressed form (codes and a codebook), not float values")
+        if self.codes is not None and by_cluster is not False and nnz:
+            self._sort_by_cluster(force=bool(by_cluster))
         self._plans = {}
+
+    def _sort_by_cluster(self, force):
+        """Sort each row's entries by cluster (columns ascending inside a run), if it pays or ``force``.
+
+        Sets ``by_cluster`` and ``_runs = (run_starts, run_codes, row_runs)``:
+        the first entry and the cluster of each (row, cluster) run, and where
+        each row's runs start (an ``indptr`` over runs).
+        """
+        n_rows = self.shape[0]
+        rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(self.indptr))
+        key = rows * self.codebook.size + self.codes  # entries are in row order already
+        order = np.argsort(key, kind="stable")  # stable: columns stay ascending within a run
+        key = key[order]
+        run_starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        if not force and self.nnz < MIN_RUN_LENGTH * run_starts.size:
+            return  # short runs: the per-weight look-up is cheaper
+        self.columns, self.codes = self.columns[order], self.codes[order]
+        row_runs = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows[run_starts], minlength=n_rows), out=row_runs[1:])
+        self._runs = (run_starts, self.codes[run_starts], row_runs)
+        self.by_cluster = True
 
     # -- building -------------------------------------------------------------
 
     @classmethod
-    def from_csr(cls, csr, chunk_size=DEFAULT_CHUNK_SIZE):
+    def from_csr(cls, csr, chunk_size=DEFAULT_CHUNK_SIZE, threads=1):
         """Run-time form of a :class:`~deepcompress_np.sparse.CSR` matrix (its float values)."""
         data = np.asarray(csr.data)
         if data.dtype.kind not in "biuf":
             raise TypeError(f"CSR data must be numeric, got dtype {data.dtype}")
-        return cls(csr.shape, csr.indptr, csr.indices, values=data.astype(np.float32), chunk_size=chunk_size)
+        return cls(csr.shape, csr.indptr, csr.indices, values=data.astype(np.float32), chunk_size=chunk_size,
+                   threads=threads)
 
     @classmethod
-    def from_dense(cls, W, mask=None, chunk_size=DEFAULT_CHUNK_SIZE):
+    def from_dense(cls, W, mask=None, chunk_size=DEFAULT_CHUNK_SIZE, threads=1):
         """Run-time CSR form of a dense matrix: the entries where ``mask`` (default ``W != 0``)."""
         from deepcompress_np.sparse.csr import to_csr
 
-        return cls.from_csr(to_csr(W, mask), chunk_size=chunk_size)
+        return cls.from_csr(to_csr(W, mask), chunk_size=chunk_size, threads=threads)
 
     @classmethod
-    def from_quantized(cls, quantized, chunk_size=DEFAULT_CHUNK_SIZE):
+    def from_quantized(cls, quantized, chunk_size=DEFAULT_CHUNK_SIZE, by_cluster=None, threads=1):
         """Compressed run-time form of a fc ``quantize.QuantizedLayer`` (codebook, index, mask)."""
         mask = np.asarray(quantized.mask)
         if mask.ndim != 2:
@@ -209,10 +293,10 @@ class RowSparse:
         indptr = np.zeros(mask.shape[0] + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=mask.shape[0]), out=indptr[1:])
         return cls(mask.shape, indptr, cols, codes=quantized.index, codebook=quantized.codebook,
-                   chunk_size=chunk_size)
+                   chunk_size=chunk_size, by_cluster=by_cluster, threads=threads)
 
     @classmethod
-    def from_compressed_layer(cls, layer, chunk_size=DEFAULT_CHUNK_SIZE):
+    def from_compressed_layer(cls, layer, chunk_size=DEFAULT_CHUNK_SIZE, by_cluster=None, threads=1):
         """Compressed run-time form of a fc layer as stored in the file (``fileformat.CompressedLayer``).
 
         The relative-index gaps become positions by a running sum (paper §2),
@@ -237,7 +321,8 @@ class RowSparse:
         np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
         del rows
         codes = (symbols[keep] - 1).astype(_code_dtype(np.asarray(layer.codebook).size))
-        return cls(shape, indptr, cols, codes=codes, codebook=layer.codebook, chunk_size=chunk_size)
+        return cls(shape, indptr, cols, codes=codes, codebook=layer.codebook, chunk_size=chunk_size,
+                   by_cluster=by_cluster, threads=threads)
 
     # -- facts ----------------------------------------------------------------
 
@@ -247,17 +332,33 @@ class RowSparse:
         return int(self.columns.size)
 
     @property
+    def n_runs(self):
+        """Runs of one cluster within a row when ``by_cluster`` (module docstring, point 4), else None."""
+        return int(self._runs[0].size) if self.by_cluster else None
+
+    @property
     def is_compressed(self):
         """True in codebook form (cluster indices), False in CSR form (float values)."""
         return self.codes is not None
 
     def bytes_read(self):
-        """Bytes of the run-time form read by one product, per array (batch size does not change them)."""
+        """Bytes of the run-time form that one batch-1 product reads, per array.
+
+        In CSR form the product reads the padded blocks (module docstring,
+        point 3): ``"padding"`` counts the padding slots' columns and zeros.
+        """
         parts = {"row pointers": self.indptr.nbytes, "column indices": self.columns.nbytes}
-        if self.is_compressed:
+        if self.by_cluster:  # a batch-1 product reads runs, not a cluster index per weight
+            run_starts, run_codes, row_runs = self._runs
+            parts.update({"run starts": run_starts.nbytes, "run clusters": run_codes.nbytes,
+                          "runs per row": row_runs.nbytes, "codebook": self.codebook.nbytes})
+        elif self.is_compressed:
             parts.update({"cluster indices": self.codes.nbytes, "codebook": self.codebook.nbytes})
         else:
             parts["values"] = self.values.nbytes
+            slots = sum(index.size - (b - a) for _, _, a, b, _, _, index, _ in self._padded_plan(self.chunk_size)
+                        if index is not None)
+            parts["padding"] = slots * (self.columns.itemsize + self.values.itemsize)
         return parts
 
     def to_dense(self):
@@ -326,6 +427,85 @@ class RowSparse:
         self._plans[key] = chunks
         return chunks
 
+    def _padded_plan(self, entries_per_chunk):
+        """The chunks of :meth:`_batch_plan` with their values padded alike, computed once (CSR form, batch 1).
+
+        Each chunk is ``(r0, r1, a, b, starts, rows, index, weights)``;
+        ``index`` and ``weights`` are the ``(rows, width)`` blocks of columns
+        and values (0 in the padding), or None where the chunk is not padded.
+        """
+        key = ("padded values", entries_per_chunk)
+        if key in self._plans:
+            return self._plans[key]
+        chunks = []
+        for r0, r1, a, b, starts, rows, slots, index in self._batch_plan(entries_per_chunk):
+            weights = None
+            if index is not None:
+                weights = np.zeros(index.size, dtype=np.float32)
+                weights[slots] = self.values[a:b]
+                weights = weights.reshape(index.shape)
+            chunks.append((r0, r1, a, b, starts, rows, index, weights))
+        self._plans[key] = chunks
+        return chunks
+
+    def _run_plan(self, entries_per_chunk):
+        """The chunks of :meth:`_plan` with their cluster runs, computed once (``by_cluster`` only).
+
+        Each chunk is ``(r0, r1, a, b, run_starts, run_codes, row_starts, rows)``:
+        rows r0 .. r1 - 1 own entries a .. b - 1; the local starts and the
+        clusters of the chunk's runs; where the runs of each non-empty row
+        start among them; and the non-empty rows, or None when none is empty.
+        """
+        key = ("runs", entries_per_chunk)
+        if key in self._plans:
+            return self._plans[key]
+        run_starts, run_codes, row_runs = self._runs
+        chunks = []
+        for r0, r1, a, b, _, rows in self._plan(entries_per_chunk):
+            s0, s1 = int(row_runs[r0]), int(row_runs[r1])
+            nonempty = np.diff(row_runs[r0:r1 + 1]) > 0
+            chunks.append((r0, r1, a, b, run_starts[s0:s1] - a, run_codes[s0:s1],
+                           (row_runs[r0:r1] - s0)[nonempty], rows))
+        self._plans[key] = chunks
+        return chunks
+
+    def _lookup_chunk(self, x, out, r0, r1, a, b, starts, rows):
+        """``W @ x`` for rows r0 .. r1 - 1: gather, look up (or read) the weights, multiply, sum each row."""
+        # one input per stored weight; the columns were checked at construction, so mode="clip"
+        # only skips a second bounds check
+        gathered = x.take(self.columns[a:b], mode="clip")
+        gathered *= self._weights(a, b)
+        sums = np.add.reduceat(gathered, starts)  # one sum per non-empty row
+        if rows is None:
+            out[r0:r1] = sums
+        else:
+            out[rows] = sums
+
+    def _lookup_chunks(self, x, out, chunks):
+        """``W @ x`` for the rows of ``chunks`` (compressed form, short cluster runs). x: (in,)."""
+        for chunk in chunks:
+            self._lookup_chunk(x, out, *chunk)
+
+    def _padded_chunks(self, x, out, chunks):
+        """``W @ x`` for the rows of ``chunks`` (CSR form): each padded block multiplied and summed in one pass."""
+        for r0, r1, a, b, starts, rows, index, weights in chunks:
+            if index is None:  # rows too unequal to pad
+                self._lookup_chunk(x, out, r0, r1, a, b, starts, rows)
+            else:
+                out[r0:r1] = np.einsum("ij,ij->i", x.take(index, mode="clip"), weights)
+
+    def _cluster_chunks(self, x, out, chunks):
+        """``W @ x`` for the rows of ``chunks`` (``by_cluster``): sum the inputs of each cluster run first."""
+        for r0, r1, a, b, run_starts, run_codes, row_starts, rows in chunks:
+            gathered = x.take(self.columns[a:b], mode="clip")
+            run_sums = np.add.reduceat(gathered, run_starts)  # the inputs that share a weight
+            run_sums *= self.codebook.take(run_codes, mode="clip")  # one look-up per run, not per weight
+            sums = np.add.reduceat(run_sums, row_starts)  # one sum per non-empty row
+            if rows is None:
+                out[r0:r1] = sums
+            else:
+                out[rows] = sums
+
     def matvec(self, x):
         """``W @ x``.
 
@@ -340,20 +520,26 @@ class RowSparse:
             stored weight are exactly 0.
         """
         x = _check_input(x, self.shape[1])
-        if x.ndim == 2 and x.shape[1] > 1:
-            return self._matmat(x)
-        out = np.zeros((self.shape[0],) + x.shape[1:], dtype=x.dtype)
-        for r0, r1, a, b, starts, rows in self._plan(self.chunk_size):
-            # (b - a,) or (b - a, B): one input per stored weight; the columns were checked at
-            # construction, so mode="clip" only skips a second bounds check
-            gathered = x.take(self.columns[a:b], axis=0, mode="clip")
-            weights = self._weights(a, b)
-            gathered *= weights if x.ndim == 1 else weights[:, None]
-            sums = np.add.reduceat(gathered, starts, axis=0)  # one sum per non-empty row
-            if rows is None:
-                out[r0:r1] = sums
-            else:
-                out[rows] = sums
+        if x.ndim == 2:
+            return self._matmat(x) if x.shape[1] > 1 else self.matvec(x[:, 0])[:, None]
+        out = np.zeros(self.shape[0], dtype=x.dtype)
+        if self.by_cluster:
+            chunks, body = self._run_plan(self.chunk_size), self._cluster_chunks
+        elif self.values is not None:
+            chunks, body = self._padded_plan(self.chunk_size), self._padded_chunks
+        else:
+            chunks, body = self._plan(self.chunk_size), self._lookup_chunks
+        threads = min(self.threads, len(chunks) // MIN_CHUNKS_PER_THREAD)
+        if threads <= 1:
+            body(x, out, chunks)
+            return out
+        # parts of about equal weight count, one per thread; each writes its own rows of out
+        ends = np.array([chunk[3] for chunk in chunks])
+        cuts = np.searchsorted(ends, np.arange(1, threads) * ends[-1] / threads)
+        parts = [part for part in np.split(np.arange(len(chunks)), cuts) if part.size]
+        pool = _thread_pool(threads)
+        for done in [pool.submit(body, x, out, [chunks[i] for i in part]) for part in parts]:
+            done.result()
         return out
 
     def _matmat(self, x):
@@ -409,6 +595,8 @@ class RowSparse:
 
     def __repr__(self):
         form = f"codebook of {self.codebook.size}" if self.is_compressed else "float32 values"
+        if self.by_cluster:
+            form += f", {self._runs[0].size} cluster runs"
         return f"RowSparse(shape={self.shape}, nnz={self.nnz}, {form})"
 
 
