@@ -83,17 +83,18 @@ Python's overhead per call:
    now used ``B`` times per read, the same reuse that makes the dense product
    (BLAS GEMM) so fast at batch 64 -- where the paper's sparse kernel loses
    too (Table 8).
-
-7. **Cores.** NumPy lets go of Python's global interpreter lock inside
-   ``take``, ``reduceat`` and arithmetic on large arrays, so the chunks of
-   one product can run on several cores at once, each writing its own rows
-   of the output. ``RowSparse(..., threads=n)`` splits a batch-1 product
-   into up to ``n`` parts of equal weight count; the dense product's BLAS
-   does the same with its own threads. Waking a thread and sharing the lock
-   costs more than a small layer's whole product (measured: VGG-16's fc7 and
-   fc8, 0.7 M and 0.9 M weights, ran slower on two threads, fc6 with 4.1 M
-   faster), so a part gets at least ``MIN_CHUNKS_PER_THREAD`` chunks. The
-   default is one thread; the benchmark reports both.
+7. **Cores.** NumPy lets go of Python's global interpreter lock inside many
+   of its compiled loops (``take`` among them), so the chunks of one product
+   can run on several cores at once, each writing its own rows of the
+   output. ``RowSparse(..., threads=n)`` splits a batch-1 product into up to
+   ``n`` parts of equal weight count; the dense product's BLAS does the same
+   with its own threads. The gain is well short of ``n``-fold (measured on 2
+   cores: VGG-16's fc6 1.2x to 1.4x faster), since the Python between the
+   NumPy calls holds the lock, and waking a thread costs more than a small
+   layer's whole product (VGG-16's fc7 and fc8, 0.7 M and 0.9 M weights,
+   ran slower on two threads), so a part gets at least
+   ``MIN_CHUNKS_PER_THREAD`` chunks. The default is one thread; the
+   benchmark reports both.
 
 Rows without any stored weight (``reduceat`` would wrongly return the next
 row's first entry for them) are left out of the sums and stay exactly 0.
@@ -109,7 +110,7 @@ from deepcompress_np._validate import check_int
 from deepcompress_np.sparse._checks import _check_shape
 
 DEFAULT_CHUNK_SIZE = 32768  # gathered floats per step: 128 KB of float32, well inside a 1-2 MB L2 cache
-MIN_CHUNKS_PER_THREAD = 16  # a thread is worth waking for 16 chunks (1 M weights), not for fewer
+MIN_CHUNKS_PER_THREAD = 16  # a thread is worth waking for 16 chunks (0.5 M weights by default), not for fewer
 MIN_RUN_LENGTH = 16  # average weights per (row, cluster) run from which summing by cluster beats the look-up
 
 
