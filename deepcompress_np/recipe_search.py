@@ -64,6 +64,9 @@ split (the test split, if given, is only reported at the end).
    the smallest corrected candidate gets one more final run, kept only if its
    measured validation error is within the budget (and its file smaller);
    up to ``calibration_rounds`` times, each with the gap of the last accepted run.
+   A calibrated run that misses is not the end: the next round tries the next
+   smallest corrected candidate (one never run in full), so each round either
+   accepts a smaller file or rules one candidate out.
 
 The recipe returned keeps the base recipe's retraining schedule and sets
 ``keep_fraction`` and ``bits`` per layer; ``index_bits`` is ``"auto"`` for
@@ -373,7 +376,8 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
         After a final run within the budget, correct the estimates by how much
         better the full run was than its estimate, search again and try one
         more, smaller candidate with the full schedule (kept only if it meets
-        the budget); at most this many times.
+        the budget; if it misses, the next round tries the next smallest); at
+        most this many times.
     verbose, progress_bar : bool
         A line per candidate; progress bars on the scans.
 
@@ -537,9 +541,8 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
                          and tuple(c["keep_fraction"].values()) not in done), key=lambda c: c["file_bytes"])
         if not better:
             break
-        final = final_run(better[0], f"calibrated final run {round_ + 1}", gap)  # kept only if within the budget
-        if not final["within_budget"]:
-            break
+        # kept only if within the budget; if it misses, the next round tries the next smallest candidate
+        final_run(better[0], f"calibrated final run {round_ + 1}", gap)
     search.seconds = time.perf_counter() - start
     return search
 

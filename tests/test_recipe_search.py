@@ -276,3 +276,27 @@ def test_cli_budget_on_your_own_model_and_data(capsys, tmp_path, model, digits):
 def test_cli_budget_refuses_keep_and_bits(capsys, tmp_path):
     code = main(["compress", "--model", "lenet300", "--budget", "1", "--keep", "0.1", "--out", str(tmp_path / "x")])
     assert code == 2 and "--budget chooses the kept fractions and bits itself" in capsys.readouterr().err
+
+
+def test_a_calibrated_run_that_misses_rules_its_candidate_out_and_the_next_round_tries_another(
+        model, digits, monkeypatch):
+    real = recipe_search.compress
+    calls = []
+
+    def first_calibrated_run_breaks(model, recipe, **kw):
+        calls.append(recipe)
+        result = real(model, recipe, **kw)
+        if len(calls) == 2:  # the first final run is accepted; pretend the first calibrated one went wrong
+            result.stages[-1]["val_error"] = 0.9
+        return result
+
+    monkeypatch.setattr(recipe_search, "compress", first_calibrated_run_breaks)
+    train_data, val, _ = digits
+    found = search_recipe(model, train_data, val, 0.01, calibration_rounds=3, **{**FAST, "base": CompressionRecipe(
+        prune_epochs=6, quant_epochs=2, prune_lr=0.01, batch_size=32)})
+    finals = [c for c in found.candidates if c["kind"] == "final"]
+    assert finals[0]["within_budget"] and not finals[1]["within_budget"]
+    assert len(finals) >= 3  # the miss did not end the calibration
+    assert finals[2]["keep_fraction"] != finals[1]["keep_fraction"]  # a candidate not run in full before
+    assert finals[2]["file_bytes"] < finals[0]["file_bytes"] and finals[2]["gap_used"] == finals[1]["gap_used"]
+    assert found.candidates[found.chosen] is not finals[1]
