@@ -98,3 +98,21 @@ def test_bad_repeats_are_refused():
 
     with pytest.raises(ValueError, match="repeats"):
         run(quick=True, repeats=0)
+
+
+def test_forms_take_turns_and_each_keeps_its_fastest_block(monkeypatch):
+    from deepcompress_np.bench import inference
+
+    order, scripted = [], {"dense": [3.0, 1.0, 2.0], "csr": [5.0, 6.0, 4.0]}  # seconds per block, made up
+
+    def fake_median_times(function, repeats):
+        name = function()
+        order.append((name, repeats))
+        wall = scripted[name][sum(1 for n, _ in order if n == name) - 1]
+        return wall, wall / 2
+
+    monkeypatch.setattr(inference, "median_times", fake_median_times)
+    monkeypatch.setattr(inference.time, "sleep", lambda s: order.append(("sleep", s)))
+    got = inference.interleaved_times({"dense": lambda: "dense", "csr": lambda: "csr"}, repeats=30, rest=0.2)
+    assert got == {"dense": (1.0, 0.5), "csr": (4.0, 2.0)}  # the fastest block, its CPU time with it
+    assert order == [("dense", 10), ("sleep", 0.2), ("csr", 10)] * 3  # taking turns, BLAS rests after dense

@@ -26,8 +26,12 @@ as in Tables 2 and 3, and times ``W @ x`` in every form side by side:
 whatever cache holds them. "sequence" runs fc6, fc7 and fc8 one after the
 other, as a network does, so each layer's weights have been pushed out of
 the caches by the other two -- if they do not all fit in the last-level
-cache (printed with the results). Every time is the median of ``repeats``
-calls after one warm-up call. Batch-64 times are also given per input,
+cache (printed with the results). The forms take turns: each is timed in
+``ROUNDS`` blocks of ``repeats // ROUNDS`` calls (after a warm-up call),
+and its time is the fastest block's median, so that a burst of background
+activity spoils a block rather than a figure (``interleaved_times``; on this
+project's VM single layers had otherwise come out up to 40% slow in one run
+and not the next). Batch-64 times are also given per input,
 which is how Table 8 reports them ("averaged the time regarding each input
 sample"). The dense product uses NumPy's BLAS with its default number of
 threads; our kernels and scipy's run on one core, and in the sequence our
@@ -91,7 +95,9 @@ FORMS = ("dense", "naive", "csr", "compressed", "scipy")
 #: After a BLAS call OpenBLAS's threads spin for a while waiting for more work: on 2 cores they would take
 #: the second core and add their spinning to the next form's CPU time (measured: 5.2 ms of CPU for a 2.1 ms
 #: call of our one-thread CSR right after dense, 2.2 ms after a pause), so each layer pauses after dense.
-BLAS_REST_S = 0.3
+BLAS_REST_S = 0.2
+#: Every form is timed in this many blocks, the forms taking turns (``interleaved_times``).
+ROUNDS = 3
 #: The sequence also runs our kernels on as many threads as the machine has cores (``RowSparse(threads=)``).
 SEQUENCE_FORMS = ("dense", "csr", "compressed", "scipy", "csr_threads", "compressed_threads")
 BATCH = 64
@@ -213,34 +219,65 @@ def median_seconds(function, repeats):
     return median_times(function, repeats)[0]
 
 
+def interleaved_times(functions, repeats, rounds=ROUNDS, rest=BLAS_REST_S):
+    """Wall and CPU seconds of each function: the fastest of ``rounds`` medians, the functions taking turns.
+
+    Each round times every function for ``repeats // rounds`` calls (after a
+    warm-up call) in turn, so a burst of background activity, or a slow
+    spell of the machine, spoils one block of one function rather than its
+    figure; each function's figure is its fastest block median, wall and CPU
+    time from the same block. After the dense product, a pause of ``rest``
+    seconds lets BLAS's threads stop spinning (``BLAS_REST_S``).
+
+    Parameters
+    ----------
+    functions : dict[str, callable]
+        Name -> function of no arguments.
+
+    Returns
+    -------
+    dict[str, tuple[float, float]]
+        Name -> (wall seconds, CPU seconds).
+    """
+    per_round = max(1, repeats // rounds)
+    blocks = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            blocks[name].append(median_times(function, per_round))
+            if name == "dense":
+                time.sleep(rest)
+    return {name: min(times) for name, times in blocks.items()}
+
+
 def _relative_error(got, expected):
     scale = float(np.max(np.abs(expected))) if expected.size else 0.0
     return float(np.max(np.abs(got - expected)) / scale) if scale > 0 else float(np.max(np.abs(got), initial=0.0))
 
 
-def time_layer(forms, repeats, repeats_batch, rng):
+def time_layer(forms, repeats, repeats_batch, rng, rest=BLAS_REST_S):
     """Warm times (ms) of every form at batch 1 and batch 64, and whether each agrees with dense."""
     n_in = forms["dense"].shape[1]
     result = {"b1_ms": {}, "b1_cpu_ms": {}, "b64_ms": {}, "b64_ms_per_input": {}, "max_rel_error": {}, "agree": {}}
     for batch, key, reps in ((1, "b1_ms", repeats), (BATCH, "b64_ms", repeats_batch)):
         x = rng.standard_normal(n_in if batch == 1 else (n_in, batch)).astype(np.float32)
         expected = forms["dense"].astype(np.float64) @ x.astype(np.float64)
-        for name, product in _products(forms, batch).items():
+        products = _products(forms, batch)
+        for name, product in products.items():
             error = _relative_error(product(x), expected)
             label = name if batch == 1 else f"{name}_b{batch}"
             result["max_rel_error"][label] = error
             result["agree"][label] = bool(error < 1e-4)
-            wall, cpu = median_times(lambda: product(x), reps)
+        timed = interleaved_times({name: (lambda p=product: p(x)) for name, product in products.items()}, reps,
+                                  rest=rest)
+        for name, (wall, cpu) in timed.items():
             result[key][name] = 1e3 * wall
-            if name == "dense":
-                time.sleep(BLAS_REST_S)  # let BLAS's threads stop spinning before timing the next form
             if batch == 1:
                 result["b1_cpu_ms"][name] = 1e3 * cpu
     result["b64_ms_per_input"] = {name: t / BATCH for name, t in result["b64_ms"].items()}
     return result
 
 
-def time_sequence(layers, repeats, rng):
+def time_sequence(layers, repeats, rng, rest=BLAS_REST_S):
     """fc6 -> ReLU -> fc7 -> ReLU -> fc8 at batch 1, per form: median ms of the whole stack."""
     n_in = layers[0]["dense"].shape[1]
     x = rng.standard_normal(n_in).astype(np.float32)
@@ -250,7 +287,7 @@ def time_sequence(layers, repeats, rng):
             table["csr_threads"] = forms["ours_threads"].matvec
             table["compressed_threads"] = forms["compressed_threads"].matvec
     names = [name for name in SEQUENCE_FORMS if name in products[0]]
-    times, outputs = {}, {}
+    runs, outputs = {}, {}
     for name in names:
         steps = [table[name] for table in products]
 
@@ -263,7 +300,8 @@ def time_sequence(layers, repeats, rng):
             return h
 
         outputs[name] = run()
-        times[name] = 1e3 * median_seconds(run, repeats)
+        runs[name] = run
+    times = {name: 1e3 * wall for name, (wall, _) in interleaved_times(runs, repeats, rest=rest).items()}
     agree = {name: bool(_relative_error(outputs[name], outputs["dense"]) < 1e-4) for name in names}
     dense_bytes = sum(forms["dense"].nbytes for forms in layers)
     return {"b1_ms": times, "agree": agree, "dense_weight_bytes": dense_bytes, "threads": os.cpu_count() or 1}
@@ -326,7 +364,7 @@ def run(quick=False, repeats=None, seed=0, verbose=False):
         whose times mean nothing, used by the tests.
     repeats : int, optional
         Calls per batch-1 timing (default 30, quick 3); batch 64 uses a
-        fifth of it, at least 3.
+        third of it, at least ``ROUNDS``.
     seed : int
         Seed of the synthetic weights and inputs.
     verbose : bool
@@ -335,7 +373,8 @@ def run(quick=False, repeats=None, seed=0, verbose=False):
     repeats = (3 if quick else 30) if repeats is None else int(repeats)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
-    repeats_batch = max(3, repeats // 5)
+    repeats_batch = max(ROUNDS, repeats // 3)
+    rest = 0.0 if quick else BLAS_REST_S
     rng = np.random.default_rng(seed)
     shrink = 8 if quick else 1
     results = {"machine": machine(), "settings": {"quick": quick, "repeats_batch_1": repeats,
@@ -352,13 +391,13 @@ def run(quick=False, repeats=None, seed=0, verbose=False):
             forms = build_forms(W, keep, wbits, ibits, name)
             del W
             record = _layer_record(net, name, forms, keep, wbits, ibits)
-            record.update(time_layer(forms, repeats, repeats_batch, rng))
+            record.update(time_layer(forms, repeats, repeats_batch, rng, rest))
             record["paper_cpu_us"] = PAPER_CPU_US[(net, name)]
             results["layers"].append(record)
             if verbose:
                 print(_format_layer(record), flush=True)
             built.append(forms)
-        sequence = time_sequence(built, repeats, rng)
+        sequence = time_sequence(built, repeats, rng, rest)
         results["sequences"].append({"net": net, **sequence})
         if verbose:
             print(_format_sequence(results["sequences"][-1]), flush=True)
@@ -371,7 +410,7 @@ def run(quick=False, repeats=None, seed=0, verbose=False):
         W = next(layer.params["W"] for layer in model.weight_layers() if layer.name == name)
         forms = build_forms(W, keep, wbits, ibits, name)
         record = _layer_record(net, name, forms, keep, wbits, ibits)
-        record.update(time_layer(forms, repeats, repeats_batch, rng))
+        record.update(time_layer(forms, repeats, repeats_batch, rng, rest))
         record["paper_cpu_us"] = None
         results["layers"].append(record)
         networks.setdefault(net, []).append(layer_counts(forms["stored"]))
@@ -457,9 +496,10 @@ def print_report(results):
     load = ", ".join(f"{v:.2f}" for v in m["load_average"]) if m["load_average"] else "unknown"
     print(f"{m['cpu']}, {m['cores']} cores; caches (per core or shared): {caches}; load average {load}")
     threads = ", ".join(f"{k}={v}" for k, v in m["blas_threads_env"].items()) or "BLAS threads: library default"
-    print(f"numpy {m['numpy']}, scipy {m['scipy'] or 'not installed'}, {threads}; median of "
-          f"{results['settings']['repeats_batch_1']} calls (batch 1), {results['settings']['repeats_batch_64']} "
-          f"(batch 64)" + ("; QUICK RUN: layers 8x smaller, times meaningless" if results["settings"]["quick"] else ""))
+    print(f"numpy {m['numpy']}, scipy {m['scipy'] or 'not installed'}, {threads}; fastest of {ROUNDS} medians "
+          f"of {max(1, results['settings']['repeats_batch_1'] // ROUNDS)} calls (batch 1), "
+          f"{max(1, results['settings']['repeats_batch_64'] // ROUNDS)} (batch 64), the forms taking turns"
+          + ("; QUICK RUN: layers 8x smaller, times meaningless" if results["settings"]["quick"] else ""))
     if m["load_average"] and m["cores"] and m["load_average"][0] > m["cores"]:
         print(f"WARNING: the machine is busy (load {m['load_average'][0]:.1f} on {m['cores']} cores): the times "
               f"below measure the competition as much as the kernels; a multi-threaded BLAS suffers most "
