@@ -325,3 +325,20 @@ def test_csr_rows_are_padded_for_one_pass_and_the_padding_is_counted():
     R = RowSparse.from_dense(uneven, chunk_size=10_000)
     assert R._padded_plan(R.chunk_size)[0][6] is None and R.bytes_read()["padding"] == 0
     np.testing.assert_array_equal(R.matvec(np.ones(500, np.float32)), uneven.sum(axis=1))
+
+
+def test_padding_slots_add_exactly_zero_even_for_an_infinite_input():
+    # Rows of 2, 0 and 1 weights: the padded blocks have padding slots, and a whole row of them.
+    W = np.array([[0, 2, 3], [0, 0, 0], [0, 1, 0]], np.float32)
+    x = np.array([np.inf, 1, 1], np.float32)  # only column 0, which no weight reads, is infinite
+    R = RowSparse.from_dense(W)
+    assert R._padded_plan(R.chunk_size)[0][6] is not None  # the CSR batch-1 product runs padded
+    np.testing.assert_array_equal(R.matvec(x), [5, 0, 1])
+    X = np.stack([x, 2 * x], axis=1)
+    assert R._batch_plan(R.chunk_size // 2)[0][7] is not None  # and so does the batch product
+    np.testing.assert_array_equal(R.matvec(X), [[5, 10], [0, 0], [1, 2]])
+    wide = np.zeros((2, 256), np.float32)  # 256 columns: the sentinel column 256 needs a wider index type
+    wide[0, 255], wide[1, [3, 4]] = 1.0, 2.0
+    x = np.full(256, np.inf, np.float32)
+    x[[3, 4, 255]] = 1.0
+    np.testing.assert_array_equal(RowSparse.from_dense(wide).matvec(x), [1, 4])

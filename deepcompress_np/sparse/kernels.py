@@ -102,6 +102,7 @@ row's first entry for them) are left out of the sums and stay exactly 0.
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -128,13 +129,15 @@ def _code_dtype(k):
 
 
 _POOLS = {}
+_POOLS_LOCK = threading.Lock()
 
 
 def _thread_pool(threads):
     """A pool of ``threads`` worker threads, made once and shared by every matrix."""
-    if threads not in _POOLS:
-        _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rowsparse")
-    return _POOLS[threads]
+    with _POOLS_LOCK:  # two first calls at once must not make two pools
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rowsparse")
+        return _POOLS[threads]
 
 
 def _check_input(x, n_cols, what="x"):
@@ -201,7 +204,8 @@ class RowSparse:
         and a batch-1 product sums the inputs of each (row, cluster) run
         before multiplying by the shared weight (module docstring, point 4).
         Chosen at construction when the runs are on average at least
-        ``MIN_RUN_LENGTH`` long, unless given.
+        ``MIN_RUN_LENGTH`` long, unless given (always False for a matrix
+        without stored weights: there is nothing to sort).
     """
 
     def __init__(self, shape, indptr, columns, values=None, codes=None, codebook=None,
@@ -357,9 +361,10 @@ class RowSparse:
             parts.update({"cluster indices": self.codes.nbytes, "codebook": self.codebook.nbytes})
         else:
             parts["values"] = self.values.nbytes
-            slots = sum(index.size - (b - a) for _, _, a, b, _, _, index, _ in self._padded_plan(self.chunk_size)
-                        if index is not None)
-            parts["padding"] = slots * (self.columns.itemsize + self.values.itemsize)
+            per_entry = self.columns.itemsize + self.values.itemsize
+            parts["padding"] = sum(index.nbytes + weights.nbytes - (b - a) * per_entry  # beyond the compact arrays
+                                   for _, _, a, b, _, _, index, weights in self._padded_plan(self.chunk_size)
+                                   if index is not None)
         return parts
 
     def to_dense(self):
@@ -402,34 +407,38 @@ class RowSparse:
         self._plans[entries_per_chunk] = chunks
         return chunks
 
-    def _batch_plan(self, entries_per_chunk):
-        """The chunks of :meth:`_plan`, each also laid out as a padded ``(rows, width)`` block, computed once.
+    def _padded_chunks_layout(self, entries_per_chunk):
+        """The chunks of :meth:`_plan`, each also laid out as a padded ``(rows, width)`` block (not cached).
 
         ``width`` is the chunk's longest row; ``slots`` says where each stored
-        entry sits in the flattened block, ``index`` holds its column (0 in a
-        padding slot, whose weight will be 0). A chunk whose rows differ so
-        much in length that padding would more than double it is left as is
+        entry sits in the flattened block, ``index`` holds its column, and a
+        padding slot holds the *sentinel* column ``in``: the products append a
+        0 to ``x`` there, so a padding slot adds exactly 0 even when ``x``
+        holds an infinity or a NaN. A chunk whose rows differ so much in
+        length that padding would more than double it is left as is
         (``index`` None) and summed with ``reduceat`` instead.
         """
-        key = ("padded", entries_per_chunk)
-        if key in self._plans:
-            return self._plans[key]
-        chunks = []
+        n_cols = self.shape[1]
         for r0, r1, a, b, starts, rows in self._plan(entries_per_chunk):
             counts = np.diff(self.indptr[r0:r1 + 1])
             width = int(counts.max())
             index = slots = None
             if (r1 - r0) * width <= 2 * (b - a):
                 slots = np.arange(b - a) + np.repeat(np.arange(r1 - r0) * width - (self.indptr[r0:r1] - a), counts)
-                index = np.zeros((r1 - r0) * width, dtype=self.columns.dtype)
+                index = np.full((r1 - r0) * width, n_cols, dtype=_column_dtype(n_cols + 1))
                 index[slots] = self.columns[a:b]
                 index = index.reshape(r1 - r0, width)
-            chunks.append((r0, r1, a, b, starts, rows, slots, index))
-        self._plans[key] = chunks
-        return chunks
+            yield r0, r1, a, b, starts, rows, slots, index
+
+    def _batch_plan(self, entries_per_chunk):
+        """:meth:`_padded_chunks_layout`, computed once (batch B > 1)."""
+        key = ("padded", entries_per_chunk)
+        if key not in self._plans:
+            self._plans[key] = list(self._padded_chunks_layout(entries_per_chunk))
+        return self._plans[key]
 
     def _padded_plan(self, entries_per_chunk):
-        """The chunks of :meth:`_batch_plan` with their values padded alike, computed once (CSR form, batch 1).
+        """The padded chunks with their values padded alike, computed once (CSR form, batch 1).
 
         Each chunk is ``(r0, r1, a, b, starts, rows, index, weights)``;
         ``index`` and ``weights`` are the ``(rows, width)`` blocks of columns
@@ -439,7 +448,7 @@ class RowSparse:
         if key in self._plans:
             return self._plans[key]
         chunks = []
-        for r0, r1, a, b, starts, rows, slots, index in self._batch_plan(entries_per_chunk):
+        for r0, r1, a, b, starts, rows, slots, index in self._padded_chunks_layout(entries_per_chunk):
             weights = None
             if index is not None:
                 weights = np.zeros(index.size, dtype=np.float32)
@@ -489,11 +498,12 @@ class RowSparse:
 
     def _padded_chunks(self, x, out, chunks):
         """``W @ x`` for the rows of ``chunks`` (CSR form): each padded block multiplied and summed in one pass."""
+        padded_x = np.append(x, x.dtype.type(0))  # the sentinel column of the padding slots reads this 0
         for r0, r1, a, b, starts, rows, index, weights in chunks:
             if index is None:  # rows too unequal to pad
                 self._lookup_chunk(x, out, r0, r1, a, b, starts, rows)
             else:
-                out[r0:r1] = np.einsum("ij,ij->i", x.take(index, mode="clip"), weights)
+                out[r0:r1] = np.einsum("ij,ij->i", padded_x.take(index, mode="clip"), weights)
 
     def _cluster_chunks(self, x, out, chunks):
         """``W @ x`` for the rows of ``chunks`` (``by_cluster``): sum the inputs of each cluster run first."""
@@ -551,11 +561,11 @@ class RowSparse:
         and ``np.matmul`` multiplies each row's ``width`` weights by its
         ``(width, B)`` slice in compiled code (the sums are done there, not by
         a separate ``reduceat`` pass). Padding slots have weight 0 and gather
-        ``x[0]``, so, as in the dense product, a non-finite ``x[0]`` would
-        spread into the rows of that chunk.
+        the row of zeros appended to ``x`` (the sentinel column).
         """
         batch = x.shape[1]
         out = np.zeros((self.shape[0], batch), dtype=x.dtype)
+        padded_x = np.concatenate([x, np.zeros((1, batch), dtype=x.dtype)])
         for r0, r1, a, b, starts, rows, slots, index in self._batch_plan(max(1, self.chunk_size // batch)):
             weights = self._weights(a, b)
             if index is None:  # rows too unequal to pad: gather, multiply, sum each row
@@ -569,7 +579,7 @@ class RowSparse:
                 continue
             padded = np.zeros(index.size, dtype=x.dtype)
             padded[slots] = weights
-            stack = x.take(index, axis=0, mode="clip")  # (rows, width, B)
+            stack = padded_x.take(index, axis=0, mode="clip")  # (rows, width, B)
             out[r0:r1] = np.matmul(padded.reshape(index.shape[0], 1, index.shape[1]), stack)[:, 0, :]
         return out
 
