@@ -488,6 +488,55 @@ def compare_arrays(names=None, rtol=1e-5, atol=1e-7, exact=False):
     return compare
 
 
+def as_number(value):
+    """``(float, None)`` if ``value`` is one real number, else ``(None, what it is)``; never raises."""
+    if isinstance(value, (str, bytes)):
+        return None, f"the text {value!r:.60}"
+    if value is None:
+        return None, "None"
+    try:
+        arr = np.asarray(value)
+    except Exception:  # noqa: BLE001 -- anything unreadable is reported, not raised
+        return None, f"a {type(value).__name__}"
+    if arr.ndim != 0 and arr.size != 1:
+        return None, f"an array of shape {arr.shape}"
+    if arr.dtype.kind not in "biuf":
+        return None, f"a {type(value).__name__}"
+    return float(arr.reshape(())), None
+
+
+_COUNT_WORDS = {2: "two", 3: "three"}
+
+
+def read_numbers(got, names):
+    """A student's tuple of ``len(names)`` finite numbers: ``(tuple of float, None)`` or ``(None, problem)``.
+
+    Never raises: None (a forgotten ``return``), a single value, the wrong
+    count, text, arrays and non-finite numbers each get a message naming
+    the result and the fix. A NumPy array of the right length counts as a
+    tuple.
+    """
+    count, listed = len(names), ", ".join(names)
+    expected = f"expected {_COUNT_WORDS.get(count, count)} numbers, ({listed})"
+    if got is None:
+        return None, "the function returned None: did you forget the `return` statement?"
+    if isinstance(got, np.ndarray) and got.shape == (count,):
+        got = tuple(got)
+    if not isinstance(got, (tuple, list)):
+        return None, f"{expected}, got {type(got).__name__} {got!r:.60}; return all of them, e.g. `return {listed}`"
+    if len(got) != count:
+        return None, f"{expected}, got {len(got)} values"
+    numbers = []
+    for label, value in zip(names, got):
+        number, what = as_number(value)
+        if number is None:
+            return None, f"{label} should be a number, got {what}"
+        if not np.isfinite(number):
+            return None, f"{label} is {number} (not a finite number)"
+        numbers.append(number)
+    return tuple(numbers), None
+
+
 def close(a, b, rtol=1e-5, atol=1e-7):
     """True if two results (arrays or tuples of arrays) match in shape and value."""
     try:

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, run_check
+from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, read_numbers, run_check
 from deepcompress_np.energy import LayerCounts, weight_bytes
 
 __all__ = ["check_weight_traffic"]
@@ -41,26 +41,7 @@ def _reference_weight_traffic(n_out, n_in, n_kept, n_entries, weight_bits, index
 
 def _read_answer(got):
     """``((dense, csr, compressed), None)`` or ``(None, problem)``."""
-    if got is None:
-        return None, "the function returned None: did you forget the `return` statement?"
-    if isinstance(got, np.ndarray) and got.shape == (3,):
-        got = tuple(got)
-    if not isinstance(got, (tuple, list)) or len(got) != 3:
-        what = f"{len(got)} values" if isinstance(got, (tuple, list)) else f"{type(got).__name__} {got!r:.60}"
-        return None, (f"expected three numbers (dense_bytes, csr_bytes, compressed_bytes), got {what}; "
-                      f"return all three, e.g. `return dense_bytes, csr_bytes, compressed_bytes`")
-    numbers = []
-    for label, value in zip(NAMES, got):
-        if isinstance(value, (str, bytes)) or value is None or np.ndim(value) != 0:
-            return None, f"{label} should be a number, got {value!r:.60}"
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            return None, f"{label} should be a number, got {type(value).__name__}"
-        if not math.isfinite(number):
-            return None, f"{label} is {number} (not a finite number)"
-        numbers.append(number)
-    return tuple(numbers), None
+    return read_numbers(got, NAMES)
 
 
 def _close(a, b):

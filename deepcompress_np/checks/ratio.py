@@ -34,9 +34,11 @@ import math
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, run_check
+from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, read_numbers, run_check
 
 __all__ = ["check_layer_compression"]
+
+NAMES = ("compressed_bits", "rate")
 
 FLOAT_BITS = 32  # a dense weight and a codebook entry are float32
 
@@ -52,41 +54,9 @@ def _reference_layer_compression(n_weights, n_kept, n_fillers, weight_bits, inde
 # Reading the student's answer without ever raising
 # ---------------------------------------------------------------------------
 
-def _as_number(value):
-    """``(float, None)`` if ``value`` is one real number, else ``(None, what it is)``."""
-    if isinstance(value, (str, bytes)):
-        return None, f"the text {value!r}"
-    if value is None:
-        return None, "None"
-    try:
-        arr = np.asarray(value)
-    except Exception:  # noqa: BLE001 -- anything unreadable is reported, not raised
-        return None, f"a {type(value).__name__}"
-    if arr.ndim != 0 and arr.size != 1:
-        return None, f"an array of shape {arr.shape}"
-    if arr.dtype.kind not in "biuf":
-        return None, f"a {type(value).__name__}"
-    return float(arr.reshape(())), None
-
-
 def _read_answer(got):
     """``((bits, rate), None)`` or ``(None, problem)``."""
-    if got is None:
-        return None, "the function returned None: did you forget the `return` statement?"
-    if isinstance(got, np.ndarray) and got.shape == (2,):
-        got = tuple(got)
-    if not isinstance(got, (tuple, list)):
-        return None, (f"expected two numbers, (compressed_bits, rate), got {type(got).__name__} {got!r:.60}; "
-                      f"return both, e.g. `return compressed_bits, rate`")
-    if len(got) != 2:
-        return None, f"expected two numbers, (compressed_bits, rate), got {len(got)} values"
-    numbers = []
-    for label, value in zip(("compressed_bits", "rate"), got):
-        number, what = _as_number(value)
-        if number is None:
-            return None, f"{label} should be a number, got {what}"
-        numbers.append(number)
-    return tuple(numbers), None
+    return read_numbers(got, NAMES)
 
 
 def _close(a, b):
@@ -97,9 +67,7 @@ def _compare(got, expected, case):
     answer, problem = _read_answer(got)
     if problem:
         return problem
-    for label, g, e in zip(("compressed_bits", "rate"), answer, expected):
-        if not math.isfinite(g):
-            return f"{label} is {g} (not a finite number)"
+    for label, g, e in zip(NAMES, answer, expected):
         if not _close(g, e):
             return f"{label} is {g:.10g}, expected {e:.10g}"
     return None
