@@ -6,6 +6,7 @@ library's own function as the answer) score 0. To keep the run short the course'
 cut down to their setup, exercise, check and hidden-test cells (the cells nbgrader grades and what they need).
 """
 
+import inspect
 import json
 import os
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from deepcompress_np.checks.huffman import _lengths_merging_heaviest
+
 nbgrader_api = pytest.importorskip("nbgrader.api", reason="nbgrader is in the dev extra")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -21,20 +24,10 @@ NOTEBOOKS = ("02_sparse_storage.ipynb", "04_huffman_coding.ipynb")
 KEEP = {"setup", "exercise", "check", "hidden-check"}
 ASSIGNMENT = "ps1"
 
-BUGGY_HUFFMAN = '''def huffman_code_lengths(counts):
-    """Merges the two *heaviest* nodes: a plausible bug."""
-    counts = np.asarray(counts, dtype=np.int64)
-    lengths = np.zeros(counts.size, dtype=np.int64)
-    nodes = [(int(counts[s]), [int(s)]) for s in np.flatnonzero(counts)]
-    if len(nodes) == 1:
-        lengths[nodes[0][1]] = 1
-    while len(nodes) > 1:
-        nodes.sort(key=lambda node: node[0])
-        (w2, s2), (w1, s1) = nodes.pop(), nodes.pop()
-        lengths[s1 + s2] += 1
-        nodes.append((w1 + w2, s1 + s2))
-    return lengths
-'''
+# A plausible bug, as a student would submit it: the same wrong Huffman the check diagnoses (merging the two
+# *heaviest* nodes), renamed to the exercise's function.
+BUGGY_HUFFMAN = inspect.getsource(_lengths_merging_heaviest).replace("_lengths_merging_heaviest",
+                                                                     "huffman_code_lengths")
 
 IMPORTS = {
     "relative_index": "from deepcompress_np.sparse import relative_index\n",
