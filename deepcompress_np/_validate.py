@@ -1,10 +1,13 @@
-"""Checks of single integer arguments, shared by every module (private).
+"""Checks of single arguments, shared by every module (private).
 
 Python counts ``True`` and ``False`` as the integers 1 and 0, so "is this an
-integer?" takes two tests. They are written once, here.
+integer?" takes two tests. They are written once, here, with the first check
+of an ``.npz`` file that models and data files share.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -28,3 +31,22 @@ def check_int(value, what, low, high=None, note=""):
     if high is not None and not low <= value <= high:
         raise ValueError(f"{what} must be between {low} and {high}{note}, got {value}")
     return int(value)
+
+
+NPZ_MAGIC = b"PK\x03\x04"  # an .npz is a zip archive
+
+
+def check_npz_file(path, kind, not_npz):
+    """``path`` as a Path to an existing file that starts like an ``.npz`` (zip) archive.
+
+    Raises FileNotFoundError naming the ``kind`` of file when there is none,
+    and ValueError with the message ``not_npz`` (the fix for that kind of
+    file) when the file is something else, before NumPy is asked to read it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {kind} file at {str(path)!r}")
+    with open(path, "rb") as f:
+        if f.read(len(NPZ_MAGIC)) != NPZ_MAGIC:
+            raise ValueError(not_npz)
+    return path

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deepcompress_np._validate import is_integer
+from deepcompress_np._validate import check_npz_file, is_integer
 
 
 def check_xy(data, what, input_shape=None, n_classes=None):
@@ -135,12 +135,7 @@ def load_data_file(path, n_classes=None):
         labels out of range, NaN or infinite values; the message names the
         key and the fix. The file is read with ``allow_pickle=False``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no data file at {str(path)!r}")
-    with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
-            raise ValueError(f"{path}: not an .npz archive; write the data with {_WRITE_HINT}")
+    path = check_npz_file(path, "data", f"{path}: not an .npz archive; write the data with {_WRITE_HINT}")
     try:
         archive = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from deepcompress_np import architecture
+from deepcompress_np._validate import check_npz_file
 from deepcompress_np.nn import Conv2D, Flatten, Linear, MaxPool2D, ReLU, Sequential
 
 
@@ -165,12 +166,8 @@ def load_model(path):
         With two extra attributes: ``metadata`` (dict) and ``masks``
         (dict key -> bool array; empty for an unpruned model).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no model file at {str(path)!r}")
-    with open(path, "rb") as f:
-        if f.read(4) != b"PK\x03\x04":  # an .npz is a zip archive
-            raise ValueError(f"{path}: not a model file saved by deepcompress_np (a model is an .npz archive)")
+    path = check_npz_file(path, "model",
+                          f"{path}: not a model file saved by deepcompress_np (a model is an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
