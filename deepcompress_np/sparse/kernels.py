@@ -480,12 +480,16 @@ class RowSparse:
         return chunks
 
     def _lookup_chunk(self, x, out, r0, r1, a, b, starts, rows):
-        """``W @ x`` for rows r0 .. r1 - 1: gather, look up (or read) the weights, multiply, sum each row."""
-        # one input per stored weight; the columns were checked at construction, so mode="clip"
-        # only skips a second bounds check
-        gathered = x.take(self.columns[a:b], mode="clip")
-        gathered *= self._weights(a, b)
-        sums = np.add.reduceat(gathered, starts)  # one sum per non-empty row
+        """``W @ x`` for rows r0 .. r1 - 1: gather, look up (or read) the weights, multiply, sum each row.
+
+        x: (in,) or (in, B); out: (out,) or (out, B).
+        """
+        # one input (or row of B inputs) per stored weight; the columns were checked at
+        # construction, so mode="clip" only skips a second bounds check
+        gathered = x.take(self.columns[a:b], axis=0, mode="clip")
+        weights = self._weights(a, b)
+        gathered *= weights if x.ndim == 1 else weights[:, None]
+        sums = np.add.reduceat(gathered, starts, axis=0)  # one sum per non-empty row
         if rows is None:
             out[r0:r1] = sums
         else:
@@ -567,18 +571,11 @@ class RowSparse:
         out = np.zeros((self.shape[0], batch), dtype=x.dtype)
         padded_x = np.concatenate([x, np.zeros((1, batch), dtype=x.dtype)])
         for r0, r1, a, b, starts, rows, slots, index in self._batch_plan(max(1, self.chunk_size // batch)):
-            weights = self._weights(a, b)
             if index is None:  # rows too unequal to pad: gather, multiply, sum each row
-                gathered = x.take(self.columns[a:b], axis=0, mode="clip")
-                gathered *= weights[:, None]
-                sums = np.add.reduceat(gathered, starts, axis=0)
-                if rows is None:
-                    out[r0:r1] = sums
-                else:
-                    out[rows] = sums
+                self._lookup_chunk(x, out, r0, r1, a, b, starts, rows)
                 continue
             padded = np.zeros(index.size, dtype=x.dtype)
-            padded[slots] = weights
+            padded[slots] = self._weights(a, b)
             stack = padded_x.take(index, axis=0, mode="clip")  # (rows, width, B)
             out[r0:r1] = np.matmul(padded.reshape(index.shape[0], 1, index.shape[1]), stack)[:, 0, :]
         return out
