@@ -41,6 +41,7 @@ import copy
 import functools
 import inspect
 import io
+import math
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -535,6 +536,19 @@ def read_numbers(got, names):
             return None, f"{label} is {number} (not a finite number)"
         numbers.append(number)
     return tuple(numbers), None
+
+
+def compare_numbers(names, abs_tol):
+    """A ``compare`` for results that are a tuple of named numbers (read by :func:`read_numbers`)."""
+    def compare(got, expected, case):
+        answer, problem = read_numbers(got, names)
+        if problem:
+            return problem
+        for label, g, e in zip(names, answer, expected):
+            if not math.isclose(g, e, rel_tol=1e-9, abs_tol=abs_tol):
+                return f"{label} is {g:.10g}, expected {e:.10g}"
+        return None
+    return compare
 
 
 def close(a, b, rtol=1e-5, atol=1e-7):

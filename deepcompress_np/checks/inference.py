@@ -26,7 +26,8 @@ import math
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, read_numbers, run_check
+from deepcompress_np.checks._core import (Case, compare_numbers, exercise_check, random_or_fixed, read_numbers,
+                                          run_check)
 from deepcompress_np.energy import LayerCounts, weight_bytes
 
 __all__ = ["check_weight_traffic"]
@@ -39,23 +40,11 @@ def _reference_weight_traffic(n_out, n_in, n_kept, n_entries, weight_bits, index
     return tuple(weight_bytes(counts, form) for form in ("dense", "csr", "compressed"))
 
 
-def _read_answer(got):
-    """``((dense, csr, compressed), None)`` or ``(None, problem)``."""
-    return read_numbers(got, NAMES)
-
-
 def _close(a, b):
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def _compare(got, expected, case):
-    answer, problem = _read_answer(got)
-    if problem:
-        return problem
-    for label, g, e in zip(NAMES, answer, expected):
-        if not _close(g, e):
-            return f"{label} is {g:.10g}, expected {e:.10g}"
-    return None
+_compare = compare_numbers(NAMES, abs_tol=1e-9)
 
 
 def _wrong(n_out, n_in, n_kept, n_entries, weight_bits, index_bits, codebook_size):
@@ -96,7 +85,7 @@ def _wrong(n_out, n_in, n_kept, n_entries, weight_bits, index_bits, codebook_siz
 
 
 def _diagnose(got, expected, case):
-    answer, problem = _read_answer(got)
+    answer, problem = read_numbers(got, NAMES)
     if problem:
         return None
     if sorted(answer) == sorted(expected) and answer != expected:

@@ -34,7 +34,8 @@ import math
 
 import numpy as np
 
-from deepcompress_np.checks._core import Case, exercise_check, random_or_fixed, read_numbers, run_check
+from deepcompress_np.checks._core import (Case, compare_numbers, exercise_check, random_or_fixed, read_numbers,
+                                          run_check)
 
 __all__ = ["check_layer_compression"]
 
@@ -54,23 +55,11 @@ def _reference_layer_compression(n_weights, n_kept, n_fillers, weight_bits, inde
 # Reading the student's answer without ever raising
 # ---------------------------------------------------------------------------
 
-def _read_answer(got):
-    """``((bits, rate), None)`` or ``(None, problem)``."""
-    return read_numbers(got, NAMES)
-
-
 def _close(a, b):
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
 
 
-def _compare(got, expected, case):
-    answer, problem = _read_answer(got)
-    if problem:
-        return problem
-    for label, g, e in zip(NAMES, answer, expected):
-        if not _close(g, e):
-            return f"{label} is {g:.10g}, expected {e:.10g}"
-    return None
+_compare = compare_numbers(NAMES, abs_tol=1e-12)
 
 
 # ---------------------------------------------------------------------------
@@ -130,7 +119,7 @@ def _wrong_rates(bits, n_weights, n_kept, n_fillers):
 
 
 def _diagnose(got, expected, case):
-    answer, problem = _read_answer(got)
+    answer, problem = read_numbers(got, NAMES)
     if problem:
         return None
     bits, rate = answer
