@@ -252,8 +252,8 @@ def course_model(stage, cache_dir=None, *, verbose=False):
     net = load_course_model(stage, cache_dir)
     if net is not None:
         return net
-    if stage == "quantized" and load_course_model("pruned", cache_dir) is not None:
-        pruned = load_course_model("pruned", cache_dir)
+    pruned = load_course_model("pruned", cache_dir) if stage == "quantized" else None
+    if pruned is not None:  # only the quantized stage is missing: build it from the pruned net
         data = {s: load_mnist(s) for s in ("fit", "val", "test")}
         return build_quantized(pruned.model, pruned.masks, *data["fit"], cache_dir=cache_dir,
                                X_val=data["val"][0], y_val=data["val"][1], X_test=data["test"][0],

@@ -89,6 +89,7 @@ from deepcompress_np.progress import progress
 from deepcompress_np.prune import sensitivity
 from deepcompress_np.quantize import quantize_layer
 from deepcompress_np.recipes import COMPRESSION, CompressionRecipe
+from deepcompress_np.report import dense_bytes
 from deepcompress_np.train import evaluate
 
 #: Fractions pruned for the sensitivity scan (step 1): fine where the thresholds of pruned nets lie.
@@ -273,10 +274,6 @@ def choose_bits(model, masks, X_val, y_val, tolerance, *, bit_choices=BIT_CHOICE
 # Step 4: one candidate, short retraining, a real file
 # ----------------------------------------------------------------------------
 
-def _dense_bytes(model):
-    return 4 * sum(int(p.size) for p in model.params().values())
-
-
 def _candidate(model, keep, short_recipe, train, val, *, bit_tolerance, bit_choices, seed, progress_bar):
     """Prune, choose bits, quantize and write the file of one candidate; returns its record."""
     start = time.perf_counter()
@@ -420,7 +417,7 @@ def search_recipe(model, train=None, val=None, budget=0.003, *, test=None, base=
     thresholds = {n: kept_threshold(curves[n], fractions_pruned, reference, budget) for n in names}
     sizes = {layer.name: int(layer.params["W"].size) for layer in model.weight_layers()}
     weights = allocation_weights(thresholds, sizes, steepness)
-    search = RecipeSearch(recipe=None, budget=budget, reference_val_error=reference, dense_bytes=_dense_bytes(model),
+    search = RecipeSearch(recipe=None, budget=budget, reference_val_error=reference, dense_bytes=dense_bytes(model),
                           thresholds=thresholds, sensitivity=curves, fractions_pruned=tuple(fractions_pruned))
     say(f"reference val error {100 * reference:.2f}%, budget {100 * budget:.2f} points -> at most "
         f"{100 * search.val_limit:.2f}%")

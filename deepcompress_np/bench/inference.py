@@ -128,12 +128,6 @@ def _cpu_name():
     return platform.processor() or platform.machine()
 
 
-def _size_bytes(text):
-    units = {"K": 2**10, "M": 2**20, "G": 2**30}
-    text = text.strip()
-    return int(text[:-1]) * units[text[-1]] if text and text[-1] in units else int(text)
-
-
 _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -405,9 +399,9 @@ def run(quick=False, repeats=None, seed=0, verbose=False):
         del built
     from deepcompress_np.models import load_pretrained
 
+    pretrained = {arch: load_pretrained(arch) for arch in dict.fromkeys(arch for _, arch, *_ in LENET_LAYERS)}
     for net, arch, name, keep, wbits, ibits in LENET_LAYERS:
-        model = load_pretrained(arch)
-        W = next(layer.params["W"] for layer in model.weight_layers() if layer.name == name)
+        W = next(layer.params["W"] for layer in pretrained[arch].weight_layers() if layer.name == name)
         forms = build_forms(W, keep, wbits, ibits, name)
         record = _layer_record(net, name, forms, keep, wbits, ibits)
         record.update(time_layer(forms, repeats, repeats_batch, rng, rest))
