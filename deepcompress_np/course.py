@@ -39,6 +39,7 @@ from deepcompress_np.pipeline import copy_model, quantize_stage, recipe_augmenta
 from deepcompress_np.prune import prune_model, retrain
 from deepcompress_np.quantize import QuantizedLayer
 from deepcompress_np.recipes import COMPRESSION
+from deepcompress_np.report import fixed_weight_bits
 from deepcompress_np.train import cosine_schedule, evaluate
 
 ARCH = "lenet300"
@@ -332,8 +333,7 @@ def follow_one_weight(reference, pruned, compressed, data, layer="ip1", entry=No
     if word_s != format(int(weight_code.codes[symbol]), f"0{ls}b") or word_f != format(int(gap_code.codes[field]),
                                                                                      f"0{lf}b"):
         raise ValueError("the file's bits at the computed offsets are not the expected code words")
-    fillers = stored.n_fillers > 0
-    symbol_bits = int(np.ceil(np.log2(k + 1))) if fillers else int(np.log2(k))
+    symbol_bits = fixed_weight_bits(stored)
     return [
         {"stage": f"trained: {layer}.W[{row}, {col}]", "bits": 32,
          "stored": f"{w0:+.6f}  =  {format(int(np.array(w0).view(np.uint32)), '032b')} (float32)"},

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from deepcompress_np._validate import check_int
+from deepcompress_np.report import fixed_weight_bits
 
 #: Energy per operation in 45 nm CMOS, picojoules.
 ENERGY_PJ = {
@@ -119,11 +120,9 @@ def layer_counts(layer):
     if len(layer.shape) != 2:
         raise ValueError(f"layer {layer.name!r} has shape {tuple(layer.shape)}; only fully connected "
                          f"(out, in) layers are counted here")
-    k = int(np.asarray(layer.codebook).size)
-    n_fillers = layer.n_fillers
-    alphabet = k + 1 if n_fillers else k
-    return LayerCounts(layer.name, int(layer.shape[0]), int(layer.shape[1]), layer.n_entries - n_fillers,
-                       layer.n_entries, max(1, math.ceil(math.log2(max(alphabet, 1)))), int(layer.index_bits), k)
+    return LayerCounts(layer.name, int(layer.shape[0]), int(layer.shape[1]), layer.n_entries - layer.n_fillers,
+                       layer.n_entries, fixed_weight_bits(layer), int(layer.index_bits),
+                       int(np.asarray(layer.codebook).size))
 
 
 def weight_bytes(counts, form):

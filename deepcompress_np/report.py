@@ -45,10 +45,16 @@ HEADINGS = ("Layer", "#Weights", "Weights% (P)", "Weight bits (P+Q)", "Weight bi
             "Index bits (P+Q+H)", "Compress rate (P+Q)", "Compress rate (P+Q+H)")
 
 
-def _fixed_weight_bits(layer):
-    k = layer.codebook.size
+def fixed_weight_bits(layer):
+    """Bits of a fixed-width weight symbol of a stored layer (column "Weight bits (P+Q)").
+
+    The alphabet is the ``k`` cluster indices, plus the filler zero's symbol
+    when the layer has fillers; the width is ``ceil(log2(alphabet))``, at
+    least 1.
+    """
+    k = int(np.asarray(layer.codebook).size)
     alphabet = k + 1 if layer.n_fillers else k
-    return max(1, math.ceil(math.log2(alphabet)))
+    return max(1, math.ceil(math.log2(max(alphabet, 1))))
 
 
 def layer_table(compressed):
@@ -68,7 +74,7 @@ def layer_table(compressed):
         n = int(np.prod(layer.shape))
         m = layer.n_entries
         kept = int(np.count_nonzero(layer.symbols))
-        w_pq, i_pq = _fixed_weight_bits(layer), layer.index_bits
+        w_pq, i_pq = fixed_weight_bits(layer), layer.index_bits
         w_bits_h, i_bits_h = layer.sizes["weight_stream_bits"], layer.sizes["index_stream_bits"]
         codebook_bits = 32 * layer.codebook.size
         bits_pq = m * (w_pq + i_pq) + codebook_bits
