@@ -82,6 +82,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from deepcompress_np._validate import is_integer
 from deepcompress_np.compressed import CompressedModel
 from deepcompress_np.pipeline import CompressionResult, compress, copy_model, prune_stage, quantize_stage, \
     resolve_data
@@ -561,8 +562,7 @@ def _check_options(fractions_pruned, steepness, bit_choices, bit_tolerance, sear
         raise ValueError(f"bit_tolerance must be a fraction in [0, 1), got {bit_tolerance!r}")
     for name, value, low in (("search_epochs", search_epochs, 1), ("steps", steps, 0),
                              ("max_backoffs", max_backoffs, 0), ("calibration_rounds", calibration_rounds, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+        if not is_integer(value) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if search_examples is not None and (not isinstance(search_examples, (int, np.integer)) or
-                                        isinstance(search_examples, bool) or search_examples < 1):
+    if search_examples is not None and (not is_integer(search_examples) or search_examples < 1):
         raise ValueError(f"search_examples must be a positive integer or None, got {search_examples!r}")
