@@ -163,12 +163,16 @@ def _recipe(model, args):
         raise CommandError(f"only {sorted(COMPRESSION)} have a bundled recipe: pass --keep F --bits B (one value "
                            f"for every weight layer) or --recipe R.json (values per layer: this model's weight "
                            f"layers are {names})")
-    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs", "prune_lr", "quant_lr")
-               if getattr(args, name, None) is not None}
     try:
-        return dataclasses.replace(recipe, **changes).for_model(model)
+        return dataclasses.replace(recipe, **_schedule_overrides(args)).for_model(model)
     except ValueError as e:
         raise CommandError(f"{recipe_file or 'the recipe'}: {e}") from None
+
+
+def _schedule_overrides(args):
+    """The retraining settings given on the command line (--prune-epochs, --quant-epochs, --prune-lr, --quant-lr)."""
+    return {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs", "prune_lr", "quant_lr")
+            if getattr(args, name, None) is not None}
 
 
 def _load_weights(args):
@@ -198,9 +202,7 @@ def _budget_base(model, args):
                            "file still sets the retraining schedule)")
     if getattr(args, "recipe", None) is not None or model.arch in COMPRESSION:
         return _recipe(model, args)
-    changes = {name: getattr(args, name) for name in ("prune_epochs", "quant_epochs", "prune_lr", "quant_lr")
-               if getattr(args, name, None) is not None}
-    return dataclasses.replace(CompressionRecipe(), **changes)
+    return dataclasses.replace(CompressionRecipe(), **_schedule_overrides(args))
 
 
 def _search(model, base, args, train=None, val=None, test=None):
