@@ -35,12 +35,11 @@ import numpy as np
 
 from deepcompress_np.data import load_mnist
 from deepcompress_np.models import load_model, load_pretrained, save_model
-from deepcompress_np.pipeline import copy_model, quantize_stage, recipe_augmentation
-from deepcompress_np.prune import prune_model, retrain
+from deepcompress_np.pipeline import copy_model, prune_stage, quantize_stage
 from deepcompress_np.quantize import QuantizedLayer
 from deepcompress_np.recipes import COMPRESSION
 from deepcompress_np.report import fixed_weight_bits
-from deepcompress_np.train import cosine_schedule, evaluate
+from deepcompress_np.train import evaluate
 
 ARCH = "lenet300"
 SEED = 0
@@ -171,8 +170,8 @@ def load_course_model(stage, cache_dir=None):
     return CourseNet(model, model.masks, quantized, model.metadata)
 
 
-def prune_rounds(model, X, y, recipe, *, seed=SEED, on_round=None, verbose=False, X_val=None, y_val=None):
-    """Stage 1 of the pipeline, round by round: what ``pipeline.prune_stage`` computes.
+def prune_rounds(model, X, y, recipe, *, seed=SEED, on_round=None, verbose=False):
+    """Stage 1 of the pipeline, round by round: ``pipeline.prune_stage`` with the course's seed.
 
     Round r of R keeps ``f ** (r / R)`` of each layer whose target is ``f``,
     then retrains the survivors for ``recipe.prune_epochs`` epochs with the
@@ -183,26 +182,12 @@ def prune_rounds(model, X, y, recipe, *, seed=SEED, on_round=None, verbose=False
     ----------
     on_round : callable (r, model, masks), optional
         Called after the retraining of every round.
-    X_val, y_val : optional
-        Only to report the validation error after each epoch; they change nothing.
 
     Returns
     -------
     masks : dict[str, ndarray of bool]
     """
-    keep = recipe.per_layer("keep_fraction", [layer.name for layer in model.weight_layers()])
-    rounds, masks = recipe.prune_rounds, None
-    for r in range(1, rounds + 1):
-        this_round = {name: float(f) ** (r / rounds) for name, f in keep.items()}
-        masks = prune_model(model, masks, keep_fraction=this_round)
-        retrain(model, masks, X, y, epochs=recipe.prune_epochs, lr=recipe.prune_lr,
-                weight_decay=recipe.weight_decay, batch_size=recipe.batch_size, seed=seed,
-                lr_schedule=cosine_schedule(recipe.prune_lr, recipe.prune_epochs),
-                augment=recipe_augmentation(recipe, X),
-                X_val=X_val, y_val=y_val, verbose=verbose, desc=f"round {r}/{rounds}")
-        if on_round is not None:
-            on_round(r, model, masks)
-    return masks
+    return prune_stage(model, recipe, X, y, seed=seed, verbose=verbose, on_round=on_round)
 
 
 def _build(cache_dir, verbose):

@@ -130,10 +130,11 @@ def _stage(stages, name, model, data, start, verbose, **extra):
     return record
 
 
-def prune_stage(model, recipe, X, y, *, seed=0, verbose=True, progress_bar=False):
+def prune_stage(model, recipe, X, y, *, seed=0, verbose=True, progress_bar=False, on_round=None):
     """Stage 1 (§2): prune to the recipe's kept fractions in ``prune_rounds`` rounds, retraining after each.
 
     Changes ``model`` in place; returns the masks (one per weight tensor).
+    ``on_round(r, model, masks)``, if given, is called after every round.
     """
     recipe.for_model(model)
     names = [layer.name for layer in model.weight_layers()]
@@ -141,7 +142,7 @@ def prune_stage(model, recipe, X, y, *, seed=0, verbose=True, progress_bar=False
         model, X, y, recipe.per_layer("keep_fraction", names), rounds=recipe.prune_rounds,
         epochs_per_round=recipe.prune_epochs, lr=recipe.prune_lr, weight_decay=recipe.weight_decay,
         batch_size=recipe.batch_size, seed=seed, lr_schedule=cosine_schedule(recipe.prune_lr, recipe.prune_epochs),
-        verbose=verbose, progress_bar=progress_bar, augment=recipe_augmentation(recipe, X))
+        verbose=verbose, progress_bar=progress_bar, augment=recipe_augmentation(recipe, X), on_round=on_round)
     return masks
 
 

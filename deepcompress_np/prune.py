@@ -305,7 +305,8 @@ def retrain(model, masks, X, y, *, epochs=10, lr=DEFAULT_RETRAIN_LR, momentum=0.
                  progress_bar=progress_bar, desc=desc)
 
 
-def iterative_prune(model, X, y, keep_fraction, *, rounds=3, epochs_per_round=5, masks=None, **retrain_kwargs):
+def iterative_prune(model, X, y, keep_fraction, *, rounds=3, epochs_per_round=5, masks=None, on_round=None,
+                    **retrain_kwargs):
     """Han 2015 §3.4: prune -> retrain -> prune more, ``rounds`` times.
 
     Round r of R keeps ``f_r = f ** (r / R)`` of each layer (a geometric path
@@ -321,6 +322,8 @@ def iterative_prune(model, X, y, keep_fraction, *, rounds=3, epochs_per_round=5,
     epochs_per_round : int
     masks : dict, optional
         Start from these masks.
+    on_round : callable (r, model, masks), optional
+        Called after the retraining of every round (e.g. to save each round's net).
     **retrain_kwargs
         Passed to :func:`retrain` (lr, weight_decay, X_val, ...).
 
@@ -337,6 +340,8 @@ def iterative_prune(model, X, y, keep_fraction, *, rounds=3, epochs_per_round=5,
         masks = prune_model(model, masks, keep_fraction=step)
         hist = retrain(model, masks, X, y, epochs=epochs_per_round, desc=f"round {r}/{rounds}", **retrain_kwargs)
         log.append({"round": r, "keep_fraction": step, "history": hist})
+        if on_round is not None:
+            on_round(r, model, masks)
     return masks, log
 
 
